@@ -1,0 +1,39 @@
+"""Apply a batched function in fixed-size chunks, to bound peak memory under jit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+
+def map_in_chunks(fn: Callable, xs, chunk_size: int | None):
+    """Evaluate ``fn`` on the leading axis of the pytree ``xs``, ``chunk_size`` rows at a time.
+
+    ``fn`` maps a batch of rows to a batch of rows (any pytree). The chunks run sequentially in a
+    ``lax.map``, so peak memory is that of one chunk. The last chunk is padded by repeating the
+    first row, and the padding is dropped from the result.
+
+    Args:
+        fn: batched function, ``fn(batch) -> out`` with ``out`` leaves of leading size ``len(batch)``.
+        xs: pytree of arrays sharing the leading dimension ``n``.
+        chunk_size: rows per call, or ``None`` for a single call.
+
+    Returns:
+        ``fn(xs)``, computed chunk by chunk.
+    """
+    n = jax.tree_util.tree_leaves(xs)[0].shape[0]
+    if chunk_size is None or n <= chunk_size:
+        return fn(xs)
+    n_chunks = -(-n // chunk_size)
+    padded = n_chunks * chunk_size
+
+    def pad_and_split(x):
+        if padded > n:
+            filler = jnp.broadcast_to(x[:1], (padded - n, *x.shape[1:]))
+            x = jnp.concatenate([x, filler])
+        return x.reshape(n_chunks, chunk_size, *x.shape[1:])
+
+    out = jax.lax.map(fn, jax.tree_util.tree_map(pad_and_split, xs))
+    return jax.tree_util.tree_map(lambda y: y.reshape(padded, *y.shape[2:])[:n], out)
