@@ -177,10 +177,16 @@ class OptimizerConfig:
         _require_choice("learning_rate_schedule", self.learning_rate_schedule, SCHEDULES)
         _require_choice("diag_shift_schedule", self.diag_shift_schedule, SCHEDULES)
         _require_choice("sr_mode", self.sr_mode, SR_MODES)
-        for name in ("learning_rate_final", "diag_shift_final"):
-            value = getattr(self, name)
-            if value is not None:
-                _require_positive_float(name, value)
+        for prefix in ("learning_rate", "diag_shift"):
+            final = getattr(self, f"{prefix}_final")
+            if final is not None:
+                _require_positive_float(f"{prefix}_final", final)
+            elif getattr(self, f"{prefix}_schedule") != "constant":
+                raise ConfigError(
+                    f"{prefix}_final",
+                    f"a {getattr(self, f'{prefix}_schedule')} schedule needs the final value; "
+                    f"set {prefix}_final",
+                )
         return self
 
 

@@ -1,0 +1,210 @@
+"""The ``nqsbench`` command line (also ``python -m suite``).
+
+Every subcommand parses arguments, builds a validated config, and calls the library. Bad input
+ends with exit status 2 and one line naming the option and the fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from suite.config import (
+    ATTENTIONS,
+    DTYPES,
+    MODELS,
+    SCHEDULES,
+    SR_MODES,
+    ModelConfig,
+    OptimizerConfig,
+    RunConfig,
+    SamplerConfig,
+    SystemConfig,
+)
+from suite.errors import ConfigError, DivergenceError
+
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", default="vit", help=f"one of {', '.join(MODELS)} (default vit)")
+    group.add_argument("--attention", default="factored",
+                       help=f"ViT attention: {', '.join(ATTENTIONS)} (default factored)")
+    group.add_argument("--layers", type=int, default=2, help="encoder blocks n_l (default 2)")
+    group.add_argument("--d", type=int, default=16, help="embedding dimension (default 16)")
+    group.add_argument("--heads", type=int, default=2, help="attention heads h (default 2)")
+    group.add_argument("--patch", type=int, default=2, help="linear patch size b (default 2)")
+    group.add_argument("--alpha", type=int, default=1, help="RBM hidden units per site (default 1)")
+    group.add_argument("--dtype", default="float64", help=f"one of {', '.join(DTYPES)}")
+
+
+def _model_config(args: argparse.Namespace) -> ModelConfig:
+    return ModelConfig(model=args.model, attention=args.attention, layers=args.layers, d=args.d,
+                       heads=args.heads, patch=args.patch, alpha=args.alpha, dtype=args.dtype)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nqsbench",
+        description="Benchmark suite for transformer neural-network quantum states "
+                    "(J1-J2 model, Rende & Viteritti 2025).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    params = commands.add_parser("params", help="print the parameter count of a model")
+    params.add_argument("--L", type=int, required=True, help="linear lattice size")
+    _add_model_options(params)
+
+    exact = commands.add_parser("exact", help="print the exact ground-state energy per site")
+    exact.add_argument("--L", type=int, required=True, help="linear lattice size (L*L <= 26)")
+    exact.add_argument("--Ly", type=int, default=None, help="second side for an L x Ly torus")
+    exact.add_argument("--J1", type=float, default=1.0)
+    exact.add_argument("--J2", type=float, default=0.0)
+
+    train = commands.add_parser("train", help="run one VMC optimisation and report it")
+    train.add_argument("--L", type=int, required=True, help="linear lattice size")
+    train.add_argument("--J1", type=float, default=1.0)
+    train.add_argument("--J2", type=float, default=0.5)
+    _add_model_options(train)
+    sampling = train.add_argument_group("sampling")
+    sampling.add_argument("--samples", type=int, default=1024, help="samples per step")
+    sampling.add_argument("--chains", type=int, default=None, help="Markov chains (default: samples)")
+    sampling.add_argument("--sweeps", type=int, default=1, help="sweeps between samples")
+    sampling.add_argument("--thermalization", type=int, default=32,
+                          help="sweeps to thermalise new chains")
+    sampling.add_argument("--chunk-size", type=int, default=16384,
+                          help="network evaluations per call (bounds memory)")
+    sampling.add_argument("--eval-samples", type=int, default=None,
+                          help="samples of the final evaluation pass (default 4x samples)")
+    optim = train.add_argument_group("optimisation")
+    optim.add_argument("--steps", type=int, default=300)
+    optim.add_argument("--learning-rate", type=float, default=0.02)
+    optim.add_argument("--learning-rate-schedule", default="constant", help=", ".join(SCHEDULES))
+    optim.add_argument("--learning-rate-final", type=float, default=None)
+    optim.add_argument("--diag-shift", type=float, default=1e-3)
+    optim.add_argument("--diag-shift-schedule", default="constant", help=", ".join(SCHEDULES))
+    optim.add_argument("--diag-shift-final", type=float, default=None)
+    optim.add_argument("--sr-mode", default="auto", help=", ".join(SR_MODES))
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def _flag(field: str) -> str:
+    aliases = {"samples": "samples", "chains": "chains", "sweeps_per_sample": "sweeps",
+               "thermalization_sweeps": "thermalization"}
+    return "--" + aliases.get(field, field).replace("_", "-")
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    import jax
+
+    from suite.models import build_model, count_parameters, init_parameters
+
+    SystemConfig(L=args.L, J2=0.0).validate()
+    model = build_model(_model_config(args), args.L)
+    shapes = jax.eval_shape(lambda key: init_parameters(model, key, args.L**2),
+                            jax.random.key(0))
+    print(count_parameters(shapes))
+    return 0
+
+
+def _cmd_exact(args: argparse.Namespace) -> int:
+    from suite.exact import MAX_EXACT_SITES, exact_energy_per_site
+
+    Ly = args.L if args.Ly is None else args.Ly
+    n_sites = args.L * Ly
+    if args.L < 3 or Ly < 3:
+        raise ConfigError("L", "each side must be >= 3 (smaller tori repeat bonds)")
+    if n_sites % 2:
+        raise ConfigError("L", f"{args.L} x {Ly} has an odd number of sites; use an even count")
+    if n_sites > MAX_EXACT_SITES:
+        raise ConfigError("L", f"{args.L} x {Ly} = {n_sites} sites is beyond exact "
+                               f"diagonalisation here (at most {MAX_EXACT_SITES} sites)")
+    print(f"{exact_energy_per_site(args.L, args.J2, args.J1, Ly):.10f}")
+    return 0
+
+
+def _run_config(args: argparse.Namespace) -> RunConfig:
+    return RunConfig(
+        system=SystemConfig(L=args.L, J1=args.J1, J2=args.J2),
+        model=_model_config(args),
+        sampler=SamplerConfig(n_samples=args.samples, n_chains=args.chains,
+                              sweeps_per_sample=args.sweeps,
+                              thermalization_sweeps=args.thermalization,
+                              chunk_size=args.chunk_size),
+        optimizer=OptimizerConfig(
+            steps=args.steps, learning_rate=args.learning_rate,
+            learning_rate_schedule=args.learning_rate_schedule,
+            learning_rate_final=args.learning_rate_final, diag_shift=args.diag_shift,
+            diag_shift_schedule=args.diag_shift_schedule,
+            diag_shift_final=args.diag_shift_final, sr_mode=args.sr_mode),
+        seed=args.seed,
+        eval_samples=args.eval_samples,
+    ).validate()
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from suite.formatting import format_with_error
+    from suite.references import resolve_reference
+    from suite.train import train, v_score
+
+    config = _run_config(args)
+    bar = tqdm(total=config.optimizer.steps, desc="train", unit="step", file=sys.stderr,
+               disable=args.no_progress, dynamic_ncols=True)
+
+    def on_step(step, info, seconds):
+        bar.update(1)
+        bar.set_postfix(E=f"{float(info.energy):.6f}", err=f"{float(info.error):.1e}",
+                        acc=f"{float(info.acceptance):.2f}", s_step=f"{seconds:.3f}")
+
+    try:
+        result = train(config, on_step=on_step)
+    finally:
+        bar.close()
+    ev = result.evaluation
+    n_sites = config.system.n_sites
+    print(f"energy per site: {format_with_error(ev.energy, ev.error)}"
+          f"  (evaluation pass: {ev.n_samples} samples after {config.optimizer.steps} steps;"
+          f" acceptance {ev.acceptance:.2f})")
+    reference = resolve_reference(config.system.L, config.system.J2, config.system.J1)
+    if reference is None:
+        print("relative error: n/a (no reference known for this lattice and coupling)")
+    else:
+        print(f"relative error: {reference.relative_error(ev.energy):.3e}"
+              f"  (vs {reference.energy_per_site:.10g}, {reference.kind}, {reference.id})")
+    print(f"V-score: {v_score(ev.variance, ev.energy, n_sites):.3e}")
+    print(f"parameters: {result.n_parameters}")
+    print(f"seconds per step: {result.seconds_per_step:.4f}"
+          f"  (median of {config.optimizer.steps} steps; compile {result.compile_seconds:.1f} s"
+          f" apart; total {result.total_seconds:.1f} s)")
+    return 0
+
+
+COMMANDS = {"params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``nqsbench``; returns the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        import suite  # noqa: F401  (turns on float64)
+
+        return COMMANDS[args.command](args)
+    except ConfigError as error:
+        print(f"nqsbench {args.command}: error: {_flag(error.field)}: {error.message}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except DivergenceError as error:
+        print(f"nqsbench {args.command}: {error}; lower --learning-rate or raise --diag-shift",
+              file=sys.stderr)
+        return EXIT_DIVERGED
+    except KeyboardInterrupt:
+        print(f"nqsbench {args.command}: interrupted", file=sys.stderr)
+        return 130

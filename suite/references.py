@@ -1,0 +1,100 @@
+"""Reference ground-state energies and published results, read from ``suite/data/references.toml``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REFERENCE_KINDS = ("exact", "qmc", "extrapolated", "variational")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A cited ground-state energy per site (spin-1/2 units, J1 = 1)."""
+
+    id: str
+    L: int
+    J2: float
+    energy_per_site: float
+    uncertainty: float
+    kind: str
+    citation: str
+
+    def relative_error(self, energy_per_site: float) -> float:
+        """(E - E_ref) / |E_ref|."""
+        return (energy_per_site - self.energy_per_site) / abs(self.energy_per_site)
+
+
+@dataclass(frozen=True)
+class PublishedResult:
+    """A published variational energy, shown beside ours (never used as a reference)."""
+
+    L: int
+    J2: float
+    label: str
+    energy_per_site: float
+    citation: str
+    uncertainty: float | None = None
+    parameters: int | None = None
+    attention: str | None = None
+    layers: int | None = None
+    cost: str | None = None
+
+
+@lru_cache(maxsize=1)
+def _load() -> dict:
+    text = resources.files("suite").joinpath("data/references.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def load_references() -> tuple[Reference, ...]:
+    """Every reference energy in the package data file."""
+    return tuple(Reference(**entry) for entry in _load()["reference"])
+
+
+def load_published() -> tuple[PublishedResult, ...]:
+    """Every published variational result in the package data file."""
+    return tuple(PublishedResult(**entry) for entry in _load()["published"])
+
+
+def find_reference(L: int, J2: float, J1: float = 1.0) -> Reference | None:
+    """The reference for an L x L lattice at J2 (J1 = 1), or ``None`` if none is known."""
+    if J1 != 1.0:
+        return None
+    for reference in load_references():
+        if reference.L == L and abs(reference.J2 - J2) < 1e-12:
+            return reference
+    return None
+
+
+def resolve_reference(L: int, J2: float, J1: float = 1.0) -> Reference | None:
+    """The cited reference, or else an exact one computed now when the lattice is small enough.
+
+    Args:
+        L: linear lattice size.
+        J2: next-nearest-neighbour coupling.
+        J1: nearest-neighbour coupling (cited references are for J1 = 1).
+
+    Returns:
+        A :class:`Reference`, or ``None`` when none is cited and L*L is too large for exact
+        diagonalisation.
+    """
+    cited = find_reference(L, J2, J1)
+    if cited is not None:
+        return cited
+    from suite.exact import MAX_EXACT_SITES, exact_energy_per_site
+
+    if L * L > MAX_EXACT_SITES:
+        return None
+    energy = exact_energy_per_site(L, J2, J1)
+    return Reference(
+        id=f"ed-L{L}-J1_{J1:g}-J2_{J2:g}", L=L, J2=J2, energy_per_site=energy, uncertainty=0.0,
+        kind="exact", citation="Exact diagonalisation computed by nqsbench (suite.exact)",
+    )

@@ -1,0 +1,150 @@
+"""Metropolis sampling of |psi|^2 in the Sz=0 sector with exchange moves (appendix B).
+
+A proposal picks, in every chain, one up spin and one down spin uniformly at random and exchanges
+them. Since every Sz=0 configuration has N/2 up and N/2 down spins, the proposal is symmetric and
+the acceptance is min(1, |psi(s')|^2 / |psi(s)|^2). All chains advance together, one batched
+network call per proposal, inside a single ``lax.scan``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from suite.chunking import map_in_chunks
+from suite.config import SamplerConfig
+
+LogPsi = Callable[[jax.Array], jax.Array]
+
+
+class SamplerState(NamedTuple):
+    """The persistent Markov chains.
+
+    Attributes:
+        configs: current configuration of every chain, (n_chains, N) int8 of +-1.
+    """
+
+    configs: jax.Array
+
+
+class Samples(NamedTuple):
+    """One batch of samples.
+
+    Attributes:
+        configs: (n_chains, samples_per_chain, N) int8 of +-1.
+        log_psi: their log-amplitudes, (n_chains, samples_per_chain) complex.
+        acceptance: fraction of proposals accepted while producing them (scalar).
+    """
+
+    configs: jax.Array
+    log_psi: jax.Array
+    acceptance: jax.Array
+
+
+def random_sz0_configs(key: jax.Array, n_chains: int, n_sites: int) -> jax.Array:
+    """Uniformly random configurations with N/2 up spins, (n_chains, N) int8."""
+    ranks = jnp.argsort(jax.random.uniform(key, (n_chains, n_sites)), axis=-1)
+    return jnp.where(ranks < n_sites // 2, 1, -1).astype(jnp.int8)
+
+
+def propose_exchange(key: jax.Array, configs: jax.Array) -> jax.Array:
+    """Exchange one random up spin with one random down spin in every chain."""
+    noise = jax.random.uniform(key, configs.shape)
+    up = jnp.argmax(jnp.where(configs > 0, noise, -1.0), axis=-1)
+    down = jnp.argmax(jnp.where(configs < 0, noise, -1.0), axis=-1)
+    rows = jnp.arange(configs.shape[0])
+    return configs.at[rows, up].set(-1).at[rows, down].set(1)
+
+
+class MetropolisExchange:
+    """Exchange-move Metropolis sampler over many parallel chains.
+
+    Args:
+        config: a validated :class:`SamplerConfig`.
+        n_sites: number of spins N (even).
+    """
+
+    def __init__(self, config: SamplerConfig, n_sites: int) -> None:
+        self.config = config.validate()
+        self.n_sites = n_sites
+
+    def init(self, key: jax.Array) -> SamplerState:
+        """Fresh chains at random Sz=0 configurations (not yet thermalised)."""
+        return SamplerState(random_sz0_configs(key, self.config.chains, self.n_sites))
+
+    def _batched(self, log_psi: LogPsi) -> LogPsi:
+        return lambda configs: map_in_chunks(log_psi, configs, self.config.chunk_size)
+
+    def _sweeps(self, log_psi: LogPsi, key, configs, log_psi_configs, n_sweeps: int):
+        """Run ``n_sweeps`` sweeps of N proposals; returns the new chains and acceptances."""
+        n_steps = n_sweeps * self.n_sites
+
+        def metropolis_step(carry, step_key):
+            current, current_log_psi, accepted = carry
+            key_propose, key_accept = jax.random.split(step_key)
+            proposed = propose_exchange(key_propose, current)
+            proposed_log_psi = log_psi(proposed)
+            log_ratio = 2.0 * jnp.real(proposed_log_psi - current_log_psi)
+            uniform = jax.random.uniform(key_accept, log_ratio.shape, dtype=log_ratio.dtype)
+            accept = jnp.log1p(-uniform) <= log_ratio  # log(u) with u in (0, 1]
+            current = jnp.where(accept[:, None], proposed, current)
+            current_log_psi = jnp.where(accept, proposed_log_psi, current_log_psi)
+            return (current, current_log_psi, accepted + jnp.sum(accept, dtype=jnp.int32)), None
+
+        carry = (configs, log_psi_configs, jnp.zeros((), jnp.int32))
+        if n_steps:
+            carry, _ = jax.lax.scan(metropolis_step, carry, jax.random.split(key, n_steps))
+        return carry
+
+    def thermalize(self, log_psi: LogPsi, state: SamplerState, key: jax.Array,
+                   n_sweeps: int | None = None) -> SamplerState:
+        """Advance the chains by ``n_sweeps`` (default: ``thermalization_sweeps``) sweeps."""
+        n_sweeps = self.config.thermalization_sweeps if n_sweeps is None else n_sweeps
+        log_psi = self._batched(log_psi)
+        configs, _, _ = self._sweeps(log_psi, key, state.configs, log_psi(state.configs), n_sweeps)
+        return SamplerState(configs)
+
+    def sample(self, log_psi: LogPsi, state: SamplerState, key: jax.Array,
+               samples_per_chain: int | None = None) -> tuple[Samples, SamplerState]:
+        """Draw ``samples_per_chain`` samples from every chain (default: the config's).
+
+        ``discard_sweeps`` sweeps run first, then ``sweeps_per_sample`` sweeps before each sample.
+
+        Args:
+            log_psi: batched log-amplitude at the current parameters.
+            state: the chains, as returned by :meth:`init`, :meth:`thermalize` or this method.
+            key: PRNG key.
+            samples_per_chain: samples per chain (static).
+
+        Returns:
+            The samples with their log-amplitudes and acceptance, and the advanced chains.
+        """
+        per_chain = samples_per_chain or self.config.samples_per_chain
+        log_psi = self._batched(log_psi)
+        key_discard, key_sample = jax.random.split(key)
+        configs, current_log_psi, discarded_accepts = self._sweeps(
+            log_psi, key_discard, state.configs, log_psi(state.configs), self.config.discard_sweeps
+        )
+
+        def one_sample(carry, sample_key):
+            configs, current_log_psi, accepted = carry
+            configs, current_log_psi, new = self._sweeps(
+                log_psi, sample_key, configs, current_log_psi, self.config.sweeps_per_sample
+            )
+            return (configs, current_log_psi, accepted + new), (configs, current_log_psi)
+
+        carry = (configs, current_log_psi, jnp.zeros((), jnp.int32))
+        (configs, _, accepted), (samples, samples_log_psi) = jax.lax.scan(
+            one_sample, carry, jax.random.split(key_sample, per_chain)
+        )
+        n_proposed = (self.config.discard_sweeps + per_chain * self.config.sweeps_per_sample)
+        n_proposed *= self.n_sites * self.config.chains
+        batch = Samples(
+            configs=jnp.swapaxes(samples, 0, 1),
+            log_psi=jnp.swapaxes(samples_log_psi, 0, 1),
+            acceptance=(accepted + discarded_accepts).astype(jnp.float32) / n_proposed,
+        )
+        return batch, SamplerState(configs)

@@ -1,0 +1,141 @@
+"""One optimisation run, config in, result out: build, compile, optimise, evaluate.
+
+Timing follows the suite's rules: the step is compiled ahead of time (``jit(...).lower().compile()``)
+and that compile time is reported apart; every step is timed after ``block_until_ready``; the
+reported seconds per step is the median over all optimisation steps.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import jax
+import numpy as np
+
+from suite.config import RunConfig
+from suite.errors import DivergenceError
+from suite.hamiltonian import J1J2Hamiltonian
+from suite.lattice import SquareLattice
+from suite.models import DTYPES, build_model, count_parameters
+from suite.sampler import MetropolisExchange
+from suite.stats import Stats
+from suite.vmc import VMC, StepInfo, VMCState
+
+StepCallback = Callable[[int, StepInfo, float], None]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Energy of the final state from a dedicated sampling pass (no parameter update)."""
+
+    energy: float
+    """energy per site"""
+    error: float
+    """its autocorrelation-aware error bar, per site"""
+    variance: float
+    """Var(H) of the local energy (total-energy units)"""
+    tau_corr: float
+    acceptance: float
+    n_samples: int
+
+
+def v_score(variance: float, energy_per_site: float, n_sites: int) -> float:
+    """V-score N Var(H) / E^2 = Var(H) / (N e^2) (Wu et al., Science 386, 296 (2024))."""
+    return variance / (n_sites * energy_per_site**2)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The outcome of :func:`train`."""
+
+    config: RunConfig
+    n_parameters: int
+    evaluation: Evaluation
+    seconds_per_step: float
+    compile_seconds: float
+    total_seconds: float
+    trace: dict[str, np.ndarray] = field(repr=False)
+    """per-step arrays: ``energy``, ``error``, ``variance``, ``acceptance``, ``seconds``"""
+    state: VMCState = field(repr=False)
+
+
+def build_vmc(config: RunConfig) -> VMC:
+    """The VMC engine described by a validated ``config``."""
+    config.validate()
+    system = config.system
+    lattice = SquareLattice.square(system.L)
+    model = build_model(config.model, system.L)
+    sampler = MetropolisExchange(config.sampler, lattice.n_sites)
+    hamiltonian = J1J2Hamiltonian(lattice, system.J1, system.J2)
+    return VMC(model, hamiltonian, sampler, config.optimizer, DTYPES[config.model.dtype])
+
+
+def _check_finite(step: int, info: StepInfo) -> None:
+    for name in ("energy", "error", "variance"):
+        value = float(getattr(info, name))
+        if not math.isfinite(value):
+            raise DivergenceError(step, f"{name} is {value}")
+
+
+def evaluate(vmc: VMC, state: VMCState, n_samples: int) -> Evaluation:
+    """Energy statistics of ``state`` from ``n_samples`` fresh samples (a multiple of chains)."""
+    per_chain = n_samples // vmc.sampler.config.chains
+    run = jax.jit(lambda s: vmc.evaluate(s, per_chain))
+    stats, acceptance = jax.device_get(run(state))
+    stats = Stats(*(float(x) for x in stats))
+    n = vmc.n_sites
+    return Evaluation(stats.mean / n, stats.error / n, stats.variance, stats.tau_corr,
+                      float(acceptance), per_chain * vmc.sampler.config.chains)
+
+
+def train(config: RunConfig, on_step: StepCallback | None = None,
+          state: VMCState | None = None) -> TrainResult:
+    """Optimise the configured model, then evaluate it with ``config.evaluation_samples`` samples.
+
+    Args:
+        config: the run; validated here.
+        on_step: called after every step with ``(step, info, seconds)`` (e.g. a progress bar).
+        state: resume from this state instead of a fresh initialisation.
+
+    Returns:
+        :class:`TrainResult`.
+
+    Raises:
+        DivergenceError: the energy or its statistics became non-finite.
+    """
+    start = time.perf_counter()
+    config.validate()
+    vmc = build_vmc(config)
+    if state is None:
+        state = vmc.init(jax.random.key(config.seed))
+    n_parameters = count_parameters(state.params)
+
+    compile_start = time.perf_counter()
+    step_fn = jax.jit(vmc.step).lower(state).compile()
+    compile_seconds = time.perf_counter() - compile_start
+
+    first_step = int(state.step)
+    n_steps = config.optimizer.steps - first_step
+    trace = {name: np.empty(n_steps) for name in
+             ("energy", "error", "variance", "acceptance", "seconds")}
+    for i in range(n_steps):
+        tick = time.perf_counter()
+        state, info = step_fn(state)
+        info = jax.device_get(jax.block_until_ready(info))
+        seconds = time.perf_counter() - tick
+        _check_finite(first_step + i, info)
+        for name in ("energy", "error", "variance", "acceptance"):
+            trace[name][i] = float(getattr(info, name))
+        trace["seconds"][i] = seconds
+        if on_step is not None:
+            on_step(first_step + i, info, seconds)
+
+    evaluation = evaluate(vmc, state, config.evaluation_samples)
+    if not math.isfinite(evaluation.energy):
+        raise DivergenceError(config.optimizer.steps, f"evaluated energy is {evaluation.energy}")
+    seconds_per_step = float(np.median(trace["seconds"])) if n_steps else float("nan")
+    return TrainResult(config, n_parameters, evaluation, seconds_per_step, compile_seconds,
+                       time.perf_counter() - start, trace, state)
