@@ -66,7 +66,11 @@ def choose_mode(mode: str, n_samples: int, n_parameters: int) -> str:
 
 
 def sr_direction(
-    jacobian: jax.Array, local_energies: jax.Array, diag_shift: jax.Array, mode: str = "auto"
+    jacobian: jax.Array,
+    local_energies: jax.Array,
+    diag_shift: jax.Array,
+    mode: str = "auto",
+    weights: jax.Array | None = None,
 ) -> SRSolution:
     """Stochastic-reconfiguration direction from per-sample log-derivatives.
 
@@ -75,15 +79,20 @@ def sr_direction(
         local_energies: (M,) complex local energies.
         diag_shift: the diagonal shift lambda (scalar, may be traced).
         mode: ``sample``, ``parameter`` or ``auto``.
+        weights: (M,) probabilities of the samples, summing to 1; ``None`` for Monte Carlo
+            samples (1/M each). Exact enumeration passes |psi|^2 here.
 
     Returns:
         :class:`SRSolution`.
     """
     n_samples, _, n_parameters = jacobian.shape
-    scale = 1.0 / jnp.sqrt(n_samples)
-    centred = (jacobian - jnp.mean(jacobian, axis=0)) * scale
+    if weights is None:
+        weights = jnp.full(n_samples, 1.0 / n_samples, dtype=jacobian.dtype)
+    scale = jnp.sqrt(weights)
+    mean_jacobian = jnp.tensordot(weights, jacobian, axes=1)
+    centred = (jacobian - mean_jacobian) * scale[:, None, None]
     X = jnp.concatenate([centred[:, 0, :], centred[:, 1, :]], axis=0)  # (2M, P)
-    de = (local_energies - jnp.mean(local_energies)) * scale
+    de = (local_energies - jnp.sum(weights * local_energies)) * scale
     e = jnp.concatenate([jnp.real(de), jnp.imag(de)]).astype(X.dtype)  # (2M,)
     gradient = 2.0 * (X.T @ e)
     if choose_mode(mode, n_samples, n_parameters) == "sample":

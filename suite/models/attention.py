@@ -13,6 +13,7 @@ torus: the positional matrix of each head is a 2D circulant with n free paramete
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import flax.linen as nn
@@ -73,7 +74,7 @@ class RelativePositionAttention(nn.Module):
             weights = position_matrix[None]
         else:
             queries, keys = project("query"), project("key")
-            logits = jnp.einsum("bihc,bjhc->bhij", queries, keys) / np.sqrt(d_head)
+            logits = jnp.einsum("bihc,bjhc->bhij", queries, keys) / math.sqrt(d_head)
             if self.kind == "t5":
                 weights = nn.softmax(logits + position_matrix[None], axis=-1)
             else:

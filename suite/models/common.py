@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
-import numpy as np
 
 DTYPES = {"float64": jnp.float64, "float32": jnp.float32}
 
@@ -15,4 +16,4 @@ def log_cosh(z: jnp.ndarray) -> jnp.ndarray:
     log cosh(s) = s + log(1 + exp(-2 s)) - log 2, where |exp(-2 s)| <= 1.
     """
     s = z * jnp.where(jnp.real(z) < 0, -1.0, 1.0).astype(jnp.real(z).dtype)
-    return s + jnp.log1p(jnp.exp(-2.0 * s)) - np.log(2.0)
+    return s + jnp.log1p(jnp.exp(-2.0 * s)) - math.log(2.0)

@@ -1,0 +1,36 @@
+"""Local energies are exact: the |psi|^2-weighted mean over the whole Sz=0 sector equals
+<psi|H|psi>/<psi|psi> computed with the sparse Hamiltonian, for every model."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import SMALL_MODELS, log_psi_of, random_model
+
+from suite.exact import exact_expectation
+
+
+@pytest.mark.parametrize("J2", [0.0, 0.5])
+@pytest.mark.parametrize("name", sorted(SMALL_MODELS))
+def test_weighted_local_energy_equals_exact_expectation(name, J2, hamiltonian_4x4):
+    hamiltonian = hamiltonian_4x4[J2]
+    model, params = random_model(name)
+    log_psi = log_psi_of(model, params)
+    exact = exact_expectation(log_psi, hamiltonian)
+    configs = jnp.asarray(exact.configurations)
+    e_loc = hamiltonian.local_energies(log_psi, configs, log_psi(configs), chunk_size=4096)
+    weighted = np.sum(exact.probabilities * np.asarray(e_loc))
+    assert abs(weighted.imag) < 1e-10
+    assert weighted.real == pytest.approx(exact.energy, abs=1e-10)
+    # the distribution is far from uniform, so the check is not trivial
+    assert exact.probabilities.max() / exact.probabilities.min() > 10
+
+
+def test_chunking_does_not_change_local_energies(hamiltonian_4x4):
+    model, params = random_model("factored")
+    log_psi = log_psi_of(model, params)
+    configs = jnp.asarray(exact_expectation(log_psi, hamiltonian_4x4[0.5]).configurations[:37])
+    reference = hamiltonian_4x4[0.5].local_energies(log_psi, configs, log_psi(configs), None)
+    chunked = hamiltonian_4x4[0.5].local_energies(log_psi, configs, log_psi(configs), 64 * 5)
+    np.testing.assert_allclose(np.asarray(chunked), np.asarray(reference), rtol=1e-12)

@@ -1,0 +1,42 @@
+"""Error bars account for autocorrelation along chains."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from suite.stats import chain_statistics
+
+
+def _ar1(rho: float, n_chains: int, length: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((n_chains, length)) * np.sqrt(1 - rho**2)
+    x = np.empty((n_chains, length))
+    x[:, 0] = rng.standard_normal(n_chains)
+    for t in range(1, length):
+        x[:, t] = rho * x[:, t - 1] + noise[:, t]
+    return x
+
+
+def test_independent_samples_give_the_naive_error():
+    values = np.random.default_rng(1).standard_normal((4096, 1))
+    stats = chain_statistics(jnp.asarray(values))
+    assert float(stats.error) == pytest.approx(values.std() / np.sqrt(values.size), rel=1e-12)
+    assert float(stats.tau_corr) == 0.0
+
+
+def test_long_correlated_chains_recover_the_ar1_autocorrelation_time():
+    rho = 0.8  # tau_int = (1 + rho) / (2 (1 - rho)) = 4.5, so 1 + 2 tau_corr = 9
+    stats = chain_statistics(jnp.asarray(_ar1(rho, n_chains=64, length=4096)))
+    assert float(stats.tau_corr) == pytest.approx(4.0, rel=0.1)
+
+
+def test_short_chains_use_batch_means_over_chains():
+    rho = 0.8
+    values = _ar1(rho, n_chains=2000, length=16)
+    stats = chain_statistics(jnp.asarray(values))
+    expected = values.mean(axis=1).std(ddof=1) / np.sqrt(values.shape[0])
+    assert float(stats.error) == pytest.approx(expected, rel=1e-10)
+    naive = values.std() / np.sqrt(values.size)
+    assert float(stats.error) > 2 * naive  # correlation inflates the error bar
