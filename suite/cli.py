@@ -75,6 +75,8 @@ def _build_parser() -> argparse.ArgumentParser:
     sampling.add_argument("--sweeps", type=int, default=1, help="sweeps between samples")
     sampling.add_argument("--thermalization", type=int, default=32,
                           help="sweeps to thermalise new chains")
+    sampling.add_argument("--discard", type=int, default=5,
+                          help="sweeps discarded at the start of every step (default 5)")
     sampling.add_argument("--chunk-size", type=int, default=16384,
                           help="network evaluations per call (bounds memory)")
     sampling.add_argument("--eval-samples", type=int, default=None,
@@ -95,7 +97,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _flag(field: str) -> str:
     aliases = {"samples": "samples", "chains": "chains", "sweeps_per_sample": "sweeps",
-               "thermalization_sweeps": "thermalization"}
+               "thermalization_sweeps": "thermalization", "discard_sweeps": "discard"}
     return "--" + aliases.get(field, field).replace("_", "-")
 
 
@@ -135,6 +137,7 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
         sampler=SamplerConfig(n_samples=args.samples, n_chains=args.chains,
                               sweeps_per_sample=args.sweeps,
                               thermalization_sweeps=args.thermalization,
+                              discard_sweeps=args.discard,
                               chunk_size=args.chunk_size),
         optimizer=OptimizerConfig(
             steps=args.steps, learning_rate=args.learning_rate,

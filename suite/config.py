@@ -120,7 +120,7 @@ class SamplerConfig:
     n_chains: int | None = None
     sweeps_per_sample: int = 1
     thermalization_sweeps: int = 32
-    discard_sweeps: int = 0
+    discard_sweeps: int = 5
     chunk_size: int | None = 16384
 
     def validate(self) -> SamplerConfig:

@@ -14,19 +14,19 @@ from suite.errors import DivergenceError
 from suite.exact import exact_energy_per_site
 from suite.train import build_vmc, train
 
-# A short, fixed-seed optimisation: factored ViT, 4x4, J2/J1 = 0.5.
+# A short, fixed-seed optimisation: factored ViT on the unfrustrated 4x4 (J2/J1 = 0).
 OPTIMISATION = RunConfig(
-    system=SystemConfig(L=4, J2=0.5),
+    system=SystemConfig(L=4, J2=0.0),
     model=ModelConfig(attention="factored", layers=1, d=8, heads=2, patch=2),
-    sampler=SamplerConfig(n_samples=256),
-    optimizer=OptimizerConfig(steps=150, learning_rate=0.05, diag_shift=1e-3),
-    seed=1,
-    eval_samples=1024,
+    sampler=SamplerConfig(n_samples=512),
+    optimizer=OptimizerConfig(steps=200, learning_rate=0.05, diag_shift=1e-3),
+    seed=0,
+    eval_samples=2048,
 )
-# Measured on the 2-core CI-class CPU: -0.5093(15), relative error 3.7e-2, starting from
-# an energy near zero. The bound is "within 5%": a regression in sampling, local energies or
-# SR that slows the optimisation breaks it.
-RELATIVE_ERROR_BOUND = 0.05
+# Measured on the 2-core CPU: -0.70013(55), relative error 2.3e-3, from an energy near zero
+# (0.12 per site at step 0). The stated bound is 1%: a broken sampler, local energy or SR step
+# (a wrong sign or factor makes the energy climb or stall) fails it.
+RELATIVE_ERROR_BOUND = 0.01
 
 
 def _tiny(**optimizer) -> RunConfig:
@@ -40,13 +40,13 @@ def _tiny(**optimizer) -> RunConfig:
 
 def test_short_run_reaches_a_few_percent_of_the_exact_energy():
     result = train(OPTIMISATION)
-    exact = exact_energy_per_site(4, 0.5)
+    exact = exact_energy_per_site(4, 0.0)
     first = result.trace["energy"][0]
     relative_error = (result.evaluation.energy - exact) / abs(exact)
     assert first > exact * 0.5  # it starts far away...
     assert relative_error + 3 * result.evaluation.error / abs(exact) > 0  # ...stays variational
     assert relative_error < RELATIVE_ERROR_BOUND  # ...and gets close
-    assert result.evaluation.n_samples == 1024
+    assert result.evaluation.n_samples == 2048
     assert result.seconds_per_step > 0 and result.compile_seconds > 0
 
 
@@ -105,6 +105,6 @@ def test_schedules_reach_their_final_values():
     config = _tiny(learning_rate_schedule="cosine", learning_rate_final=0.001,
                    diag_shift_schedule="exponential", diag_shift=1e-2, diag_shift_final=1e-4)
     vmc = build_vmc(config.validate())
-    assert float(vmc.learning_rate(0)) == pytest.approx(0.03)
+    assert float(vmc.learning_rate(0)) == pytest.approx(OPTIMISATION.optimizer.learning_rate)
     assert float(vmc.learning_rate(2)) == pytest.approx(0.001)
     assert float(vmc.diag_shift(2)) == pytest.approx(1e-4)
