@@ -105,6 +105,6 @@ def test_schedules_reach_their_final_values():
     config = _tiny(learning_rate_schedule="cosine", learning_rate_final=0.001,
                    diag_shift_schedule="exponential", diag_shift=1e-2, diag_shift_final=1e-4)
     vmc = build_vmc(config.validate())
-    assert float(vmc.learning_rate(0)) == pytest.approx(OPTIMISATION.optimizer.learning_rate)
+    assert float(vmc.learning_rate(0)) == pytest.approx(OptimizerConfig().learning_rate)
     assert float(vmc.learning_rate(2)) == pytest.approx(0.001)
     assert float(vmc.diag_shift(2)) == pytest.approx(1e-4)
