@@ -20,6 +20,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from suite.models.common import layer_options
+
 ATTENTION_KINDS = ("t5", "decoupled", "factored")
 
 
@@ -59,8 +61,7 @@ class RelativePositionAttention(nn.Module):
             raise ValueError(f"unknown attention {self.kind!r}; choose one of {ATTENTION_KINDS}")
         batch, n, _ = x.shape
         d_head = self.d // self.heads
-        dense = dict(dtype=self.dtype, param_dtype=self.dtype,
-                     kernel_init=nn.initializers.xavier_uniform())
+        dense = layer_options(self.dtype)[1]
 
         def project(name: str) -> jnp.ndarray:
             return nn.Dense(self.d, name=name, **dense)(x).reshape(batch, n, self.heads, d_head)

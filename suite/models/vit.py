@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from suite.models.attention import RelativePositionAttention
-from suite.models.common import log_cosh
+from suite.models.common import layer_options, log_cosh
 
 
 def to_patches(x: jnp.ndarray, L: int, patch: int) -> jnp.ndarray:
@@ -36,8 +36,7 @@ class EncoderBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
-        norm = dict(dtype=self.dtype, param_dtype=self.dtype)
-        dense = dict(norm, kernel_init=nn.initializers.xavier_uniform())
+        norm, dense = layer_options(self.dtype)
         x = x + RelativePositionAttention(
             self.attention, self.d, self.heads, self.side, self.dtype, name="attention"
         )(nn.LayerNorm(name="norm_attention", **norm)(x))
@@ -55,8 +54,7 @@ class OutputHead(nn.Module):
 
     @nn.compact
     def __call__(self, z: jnp.ndarray) -> jnp.ndarray:
-        norm = dict(dtype=self.dtype, param_dtype=self.dtype)
-        dense = dict(norm, kernel_init=nn.initializers.xavier_uniform())
+        norm, dense = layer_options(self.dtype)
         z = nn.LayerNorm(name="norm_output", **norm)(z)
         real = nn.LayerNorm(name="norm_real", **norm)(nn.Dense(self.d, name="real", **dense)(z))
         imag = nn.LayerNorm(name="norm_imag", **norm)(nn.Dense(self.d, name="imag", **dense)(z))
@@ -87,8 +85,7 @@ class ViT(nn.Module):
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         x = to_patches(jnp.asarray(x, self.dtype), self.L, self.patch)
-        x = nn.Dense(self.d, name="embedding", dtype=self.dtype, param_dtype=self.dtype,
-                     kernel_init=nn.initializers.xavier_uniform())(x)
+        x = nn.Dense(self.d, name="embedding", **layer_options(self.dtype)[1])(x)
         side = self.L // self.patch
         for layer in range(self.layers):
             x = EncoderBlock(self.attention, self.d, self.heads, side, self.dtype,
