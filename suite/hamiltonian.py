@@ -33,28 +33,25 @@ class J1J2Hamiltonian:
     def n_sites(self) -> int:
         return self.lattice.n_sites
 
+    def _bond_groups(self) -> list[tuple[np.ndarray, float]]:
+        """(bonds, coupling) for each kind of bond with a non-zero coupling."""
+        groups = [(self.lattice.nearest_neighbour_bonds(), self.J1),
+                  (self.lattice.next_nearest_neighbour_bonds(), self.J2)]
+        return [(bonds, coupling) for bonds, coupling in groups if coupling != 0]
+
     @property
     def bonds(self) -> np.ndarray:
         """All bonds with a non-zero coupling, shape (n_bonds, 2)."""
-        parts = []
-        if self.J1 != 0:
-            parts.append(self.lattice.nearest_neighbour_bonds())
-        if self.J2 != 0:
-            parts.append(self.lattice.next_nearest_neighbour_bonds())
-        if not parts:
+        groups = self._bond_groups()
+        if not groups:
             return np.zeros((0, 2), dtype=np.int32)
-        return np.concatenate(parts)
+        return np.concatenate([bonds for bonds, _ in groups])
 
     @property
     def couplings(self) -> np.ndarray:
         """The coupling of each bond in :attr:`bonds`, shape (n_bonds,)."""
-        n_nn = 2 * self.n_sites
-        parts = []
-        if self.J1 != 0:
-            parts.append(np.full(n_nn, self.J1))
-        if self.J2 != 0:
-            parts.append(np.full(n_nn, self.J2))
-        return np.concatenate(parts) if parts else np.zeros(0)
+        return np.concatenate([np.full(len(bonds), float(coupling))
+                               for bonds, coupling in self._bond_groups()] or [np.zeros(0)])
 
     def local_energies(
         self,
