@@ -26,11 +26,11 @@ from suite.references import find_reference, load_references, resolve_reference 
 from suite.sampler import MetropolisExchange  # noqa: E402
 from suite.sr import sr_direction  # noqa: E402
 from suite.train import TrainResult, train  # noqa: E402
+from suite.version import __version__  # noqa: E402
 from suite.vmc import VMC, StepInfo, VMCState  # noqa: E402
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "RBM",
     "VMC",
     "ConfigError",

@@ -23,6 +23,10 @@ from suite.config import (
     SystemConfig,
 )
 from suite.errors import ConfigError, DivergenceError
+from suite.matrix import BUILTIN_MATRICES, DEFAULT_MATRIX, MatrixError
+from suite.tables import FORMATS
+
+DEFAULT_CHECKPOINT_SECONDS = 120.0
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -92,7 +96,40 @@ def _build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--sr-mode", default="auto", help=", ".join(SR_MODES))
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    run = commands.add_parser("run", help="run the cells of a benchmark matrix and record them")
+    _add_matrix_options(run)
+    run.add_argument("--shard", default=None, metavar="K/N",
+                     help="run every N-th cell starting at K (0-based), e.g. 0/4 ... 3/4")
+    run.add_argument("--force", action="store_true",
+                     help="re-run cells that are done (adds records, never replaces one)")
+    run.add_argument("--retry-failed", action="store_true", help="re-run failed cells")
+    run.add_argument("--checkpoint-every", type=float, default=DEFAULT_CHECKPOINT_SECONDS,
+                     metavar="SECONDS", help="seconds between checkpoints (default %(default)g)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    listing = commands.add_parser("list", help="show the cells of a matrix and their status")
+    _add_matrix_options(listing)
+
+    table = commands.add_parser("table", help="paper-style tables (Table 1 layout) of the results")
+    table.add_argument("--results", default="results", help="results directory (default results)")
+    table.add_argument("--format", default="markdown", choices=FORMATS)
+    table.add_argument("--matrix", default=None,
+                       help="only the cells of this matrix (smoke, quick, paper or a TOML path)")
+    table.add_argument("--only", nargs="+", default=None, metavar="KEY=VALUE",
+                       help="only runs with these settings, e.g. L=4 attention=factored")
+
+    commands.add_parser("references", help="print the reference energies and published results")
     return parser
+
+
+def _add_matrix_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--matrix", default=DEFAULT_MATRIX,
+                        help=f"{', '.join(BUILTIN_MATRICES)} or the path of a TOML matrix file "
+                             f"(default {DEFAULT_MATRIX})")
+    parser.add_argument("--results", default="results", help="results directory (default results)")
+    parser.add_argument("--only", nargs="+", default=None, metavar="KEY=VALUE",
+                        help="only cells with these settings, e.g. attention=t5 J2=0.5")
 
 
 def _flag(field: str) -> str:
@@ -189,7 +226,125 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train}
+def _selected_cells(args: argparse.Namespace, shard: str | None = None):
+    from suite.matrix import load_matrix, parse_filters, parse_shard
+
+    matrix = load_matrix(args.matrix)
+    cells = matrix.select(parse_filters(args.only), parse_shard(shard))
+    return matrix, cells
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from suite.runner import DONE, FAILED, cell_statuses, run_cells
+
+    matrix, cells = _selected_cells(args, args.shard)
+    statuses = cell_statuses(cells, args.results)
+    todo = [s for s in statuses if s.status not in (DONE, FAILED) or args.force
+            or (s.status == FAILED and args.retry_failed)]
+    print(f"matrix {matrix.name}: {len(cells)} cells selected, {len(todo)} to run, "
+          f"{len(cells) - len(todo)} already recorded; results in {args.results}/runs/",
+          file=sys.stderr)
+    outer = tqdm(total=len(todo), desc=f"matrix {matrix.name}", unit="cell", file=sys.stderr,
+                 disable=args.no_progress, dynamic_ncols=True, position=0)
+    inner: dict[str, tqdm] = {}
+
+    def step_callback(cell, steps):
+        bar = tqdm(total=steps, desc=cell.label or cell.id, unit="step", file=sys.stderr,
+                   disable=args.no_progress, dynamic_ncols=True, position=1, leave=False)
+        inner["bar"] = bar
+
+        def on_step(step, info, seconds):
+            bar.n = step + 1
+            bar.set_postfix(E=f"{float(info.energy):.6f}", s_step=f"{seconds:.3f}", refresh=False)
+            bar.refresh()
+
+        return on_step
+
+    def on_cell_done(status, outcome, path):
+        if "bar" in inner:
+            inner.pop("bar").close()
+        if outcome == "skipped":
+            return
+        outer.update(1)
+        tqdm.write(f"{outcome:9s} {status.cell.id} {status.cell.label}  -> {path}", file=sys.stderr)
+
+    try:
+        summary = run_cells(statuses, args.results, matrix.name, force=args.force,
+                            retry_failed=args.retry_failed, step_callback=step_callback,
+                            on_cell_done=on_cell_done,
+                            checkpoint_every_seconds=args.checkpoint_every)
+    finally:
+        if "bar" in inner:
+            inner.pop("bar").close()
+        outer.close()
+    print(f"{len(summary.completed)} completed, {len(summary.failed)} failed, "
+          f"{len(summary.skipped)} skipped", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from suite.runner import cell_statuses
+
+    matrix, cells = _selected_cells(args)
+    print(f"# matrix {matrix.name} ({matrix.source}): {matrix.description}")
+    print(f"{'cell':12s}  {'status':8s}  {'records':>7s}  cell settings")
+    counts: dict[str, int] = {}
+    for status in cell_statuses(cells, args.results):
+        counts[status.status] = counts.get(status.status, 0) + 1
+        note = (f"  (checkpoint at step {status.checkpoint_step})"
+                if status.checkpoint_step is not None else "")
+        print(f"{status.cell.id:12s}  {status.status:8s}  {len(status.records):7d}  "
+              f"{status.cell.label}  steps={status.cell.config.optimizer.steps}{note}")
+    print("# " + ", ".join(f"{n} {name}" for name, n in sorted(counts.items())))
+    return 0
+
+
+def _warn_problems(problems) -> None:
+    for problem in problems:
+        print(f"nqsbench: warning: skipped {problem}", file=sys.stderr)
+
+
+def _cmd_table(args: argparse.Namespace) -> int:
+    from suite.matrix import config_hash, load_matrix, parse_filters
+    from suite.records import load_runs
+    from suite.tables import render_table
+
+    table = load_runs(args.results)
+    _warn_problems(table.problems)
+    runs = table.frame
+    if args.matrix is not None:
+        hashes = {config_hash(cell.config) for cell in load_matrix(args.matrix).cells}
+        runs = runs[runs["config_hash"].isin(hashes)]
+    for key, value in parse_filters(args.only).items():
+        runs = runs[runs[key] == value]
+    if (runs["status"] == "completed").sum() == 0:
+        print(f"nqsbench table: no completed runs in {args.results}/runs/ match; produce some "
+              "with `nqsbench run`", file=sys.stderr)
+        return 1
+    sys.stdout.write(render_table(runs, args.format))
+    return 0
+
+
+def _cmd_references(args: argparse.Namespace) -> int:
+    from suite.references import load_published, load_references
+
+    print("Reference ground-state energies per site (J1 = 1, spin-1/2 units)")
+    print(f"{'id':26s} {'L':>3s} {'J2':>5s} {'E/N':>14s} {'uncertainty':>11s}  kind        citation")
+    for ref in load_references():
+        print(f"{ref.id:26s} {ref.L:3d} {ref.J2:5.2f} {ref.energy_per_site:14.10f} "
+              f"{ref.uncertainty:11.1e}  {ref.kind:11s} {ref.citation}")
+    print("\nPublished variational results (shown beside ours, never used as references)")
+    for pub in load_published():
+        params = f"{pub.parameters:,}" if pub.parameters else "-"
+        print(f"L={pub.L:<3d} J2={pub.J2:<4g} {pub.energy_per_site:12.7f}  {params:>10s}  "
+              f"{pub.label}; {pub.cost or ''} [{pub.citation}]")
+    return 0
+
+
+COMMANDS = {"params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train, "run": _cmd_run,
+            "list": _cmd_list, "table": _cmd_table, "references": _cmd_references}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -203,6 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"nqsbench {args.command}: error: {_flag(error.field)}: {error.message}",
               file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MatrixError as error:
+        print(f"nqsbench {args.command}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except DivergenceError as error:
         print(f"nqsbench {args.command}: {error}; lower --learning-rate or raise --diag-shift",

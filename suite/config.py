@@ -224,4 +224,13 @@ class RunConfig:
         return self.eval_samples if self.eval_samples is not None else 4 * self.sampler.n_samples
 
     def to_dict(self) -> dict:
+        """Nested plain data (the form records store)."""
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        """The inverse of :meth:`to_dict` (not validated)."""
+        sections = {"system": SystemConfig, "model": ModelConfig, "sampler": SamplerConfig,
+                    "optimizer": OptimizerConfig}
+        built = {name: kind(**data[name]) for name, kind in sections.items()}
+        return cls(**built, seed=data["seed"], eval_samples=data.get("eval_samples"))

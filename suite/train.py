@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
+from suite.checkpoint import TRACE_FIELDS, Checkpoint
 from suite.config import RunConfig
 from suite.errors import DivergenceError
 from suite.hamiltonian import J1J2Hamiltonian
@@ -58,8 +59,11 @@ class TrainResult:
     compile_seconds: float
     total_seconds: float
     trace: dict[str, np.ndarray] = field(repr=False)
-    """per-step arrays: ``energy``, ``error``, ``variance``, ``acceptance``, ``seconds``"""
+    """per-step arrays: ``energy``, ``error``, ``variance``, ``acceptance``, ``seconds``
+    (the whole run, including steps taken before a resume)"""
     state: VMCState = field(repr=False)
+    n_timed_steps: int = 0
+    """steps timed in this process (the rest of ``trace`` comes from a checkpoint)"""
 
 
 def build_vmc(config: RunConfig) -> VMC:
@@ -92,13 +96,21 @@ def evaluate(vmc: VMC, state: VMCState, n_samples: int) -> Evaluation:
 
 
 def train(config: RunConfig, on_step: StepCallback | None = None,
-          state: VMCState | None = None) -> TrainResult:
+          resume: Checkpoint | None = None,
+          on_checkpoint: Callable[[Checkpoint], None] | None = None,
+          checkpoint_every_steps: int | None = None,
+          checkpoint_every_seconds: float | None = None) -> TrainResult:
     """Optimise the configured model, then evaluate it with ``config.evaluation_samples`` samples.
 
     Args:
         config: the run; validated here.
         on_step: called after every step with ``(step, info, seconds)`` (e.g. a progress bar).
-        state: resume from this state instead of a fresh initialisation.
+        resume: continue from this checkpoint instead of a fresh initialisation; its trace is
+            kept, so the result is that of the run that was never interrupted.
+        on_checkpoint: called with the progress so far every ``checkpoint_every_steps`` steps
+            and/or every ``checkpoint_every_seconds`` seconds, and once more if the run is
+            interrupted (``KeyboardInterrupt``, which the runner also raises on SIGTERM), before
+            the interruption propagates.
 
     Returns:
         :class:`TrainResult`.
@@ -109,8 +121,9 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
     start = time.perf_counter()
     config.validate()
     vmc = build_vmc(config)
-    if state is None:
-        state = vmc.init(jax.random.key(config.seed))
+    if resume is None:
+        resume = Checkpoint.fresh(vmc.init(jax.random.key(config.seed)))
+    state = resume.state
     n_parameters = count_parameters(state.params)
 
     compile_start = time.perf_counter()
@@ -118,24 +131,44 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
     compile_seconds = time.perf_counter() - compile_start
 
     first_step = int(state.step)
-    n_steps = config.optimizer.steps - first_step
-    trace = {name: np.empty(n_steps) for name in
-             ("energy", "error", "variance", "acceptance", "seconds")}
-    for i in range(n_steps):
-        tick = time.perf_counter()
-        state, info = step_fn(state)
-        info = jax.device_get(jax.block_until_ready(info))
-        seconds = time.perf_counter() - tick
-        _check_finite(first_step + i, info)
-        for name in ("energy", "error", "variance", "acceptance"):
-            trace[name][i] = float(getattr(info, name))
-        trace["seconds"][i] = seconds
-        if on_step is not None:
-            on_step(first_step + i, info, seconds)
+    n_steps = max(config.optimizer.steps - first_step, 0)
+    trace = {name: np.concatenate([resume.trace[name], np.full(n_steps, np.nan)])
+             for name in TRACE_FIELDS}
+    done = first_step  # steps whose results are in both ``state`` and ``trace``
+    last_saved, last_saved_at = done, time.perf_counter()
+
+    def progress() -> Checkpoint:
+        return Checkpoint(state, {name: values[:done].copy() for name, values in trace.items()})
+
+    try:
+        while done < config.optimizer.steps:
+            tick = time.perf_counter()
+            new_state, info = step_fn(state)
+            info = jax.device_get(jax.block_until_ready(info))
+            seconds = time.perf_counter() - tick
+            _check_finite(done, info)
+            for name in ("energy", "error", "variance", "acceptance"):
+                trace[name][done] = float(getattr(info, name))
+            trace["seconds"][done] = seconds
+            state, done = new_state, done + 1
+            if on_step is not None:
+                on_step(done - 1, info, seconds)
+            if on_checkpoint is not None and (
+                (checkpoint_every_steps and done - last_saved >= checkpoint_every_steps)
+                or (checkpoint_every_seconds is not None
+                    and time.perf_counter() - last_saved_at >= checkpoint_every_seconds)
+            ):
+                on_checkpoint(progress())
+                last_saved, last_saved_at = done, time.perf_counter()
+    except KeyboardInterrupt:
+        if on_checkpoint is not None and done > last_saved:
+            on_checkpoint(progress())
+        raise
 
     evaluation = evaluate(vmc, state, config.evaluation_samples)
     if not math.isfinite(evaluation.energy):
         raise DivergenceError(config.optimizer.steps, f"evaluated energy is {evaluation.energy}")
-    seconds_per_step = float(np.median(trace["seconds"])) if n_steps else float("nan")
+    timed = trace["seconds"][first_step:]
+    seconds_per_step = float(np.median(trace["seconds"])) if len(trace["seconds"]) else math.nan
     return TrainResult(config, n_parameters, evaluation, seconds_per_step, compile_seconds,
-                       time.perf_counter() - start, trace, state)
+                       time.perf_counter() - start, trace, state, n_timed_steps=len(timed))

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from suite.checkpoint import Checkpoint
 from suite.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
 from suite.errors import DivergenceError
 from suite.exact import exact_energy_per_site
@@ -96,7 +97,7 @@ def test_non_finite_parameters_are_reported_as_divergence():
     state = vmc.init(jax.random.key(0))
     state = state._replace(params=jax.tree_util.tree_map(lambda p: p * jnp.nan, state.params))
     with pytest.raises(DivergenceError) as error:
-        train(config, state=state)
+        train(config, resume=Checkpoint.fresh(state))
     assert error.value.step == 0
     assert "nan" in error.value.reason
 

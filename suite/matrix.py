@@ -1,0 +1,354 @@
+"""Benchmark matrices as data: TOML files whose axes expand into cells, each a resolved RunConfig.
+
+A matrix file has a name, fixed settings, axes whose Cartesian product makes the cells, optional
+``[[exclude]]`` tables that drop matching cells, and optional ``[[override]]`` tables that change
+settings on matching cells (for example fewer steps on the larger, timing-only lattices)::
+
+    name = "smoke"
+    description = "..."
+
+    [fixed]
+    layers = 1
+    d = 8
+    steps = 100
+
+    [axes]
+    attention = ["t5", "decoupled", "factored"]
+    L = [4]
+    J2 = [0.0, 0.5]
+
+    [[exclude]]
+    attention = "t5"
+    J2 = 0.0
+
+    [[override]]
+    when = { L = 6 }
+    set = { steps = 20 }
+
+Keys are the flat names of :data:`FIELDS` (``L``, ``J2``, ``attention``, ``samples``, ``steps``,
+``learning_rate``...). Every file is checked before anything runs: an unknown key, a wrong type, an
+empty axis or an invalid value raises :class:`MatrixError` naming the file, the key and what is
+allowed. Each cell's id is a hash of its fully resolved configuration, so it does not depend on the
+order of keys, on which settings were fixed or swept, or on the defaults being spelled out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from suite.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
+from suite.errors import ConfigError
+
+BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper")
+DEFAULT_MATRIX = "smoke"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One settable key of a matrix file: where it lives in :class:`RunConfig` and its type."""
+
+    section: str
+    """``system``, ``model``, ``sampler``, ``optimizer`` or ``run`` (top-level RunConfig field)"""
+    attribute: str
+    kind: type
+    optional: bool = False
+
+
+FIELDS: dict[str, Field] = {
+    "L": Field("system", "L", int),
+    "J1": Field("system", "J1", float),
+    "J2": Field("system", "J2", float),
+    "model": Field("model", "model", str),
+    "attention": Field("model", "attention", str),
+    "layers": Field("model", "layers", int),
+    "d": Field("model", "d", int),
+    "heads": Field("model", "heads", int),
+    "patch": Field("model", "patch", int),
+    "alpha": Field("model", "alpha", int),
+    "dtype": Field("model", "dtype", str),
+    "samples": Field("sampler", "n_samples", int),
+    "chains": Field("sampler", "n_chains", int, optional=True),
+    "sweeps_per_sample": Field("sampler", "sweeps_per_sample", int),
+    "thermalization_sweeps": Field("sampler", "thermalization_sweeps", int),
+    "discard_sweeps": Field("sampler", "discard_sweeps", int),
+    "chunk_size": Field("sampler", "chunk_size", int, optional=True),
+    "steps": Field("optimizer", "steps", int),
+    "learning_rate": Field("optimizer", "learning_rate", float),
+    "learning_rate_schedule": Field("optimizer", "learning_rate_schedule", str),
+    "learning_rate_final": Field("optimizer", "learning_rate_final", float, optional=True),
+    "diag_shift": Field("optimizer", "diag_shift", float),
+    "diag_shift_schedule": Field("optimizer", "diag_shift_schedule", str),
+    "diag_shift_final": Field("optimizer", "diag_shift_final", float, optional=True),
+    "sr_mode": Field("optimizer", "sr_mode", str),
+    "seed": Field("run", "seed", int),
+    "eval_samples": Field("run", "eval_samples", int, optional=True),
+}
+"""Every key a matrix file (and ``--only``) accepts."""
+
+_TOP_LEVEL_KEYS = ("name", "description", "fixed", "axes", "exclude", "override")
+_SECTION_TYPES = {"system": SystemConfig, "model": ModelConfig, "sampler": SamplerConfig,
+                  "optimizer": OptimizerConfig}
+
+
+class MatrixError(ValueError):
+    """A matrix file (or a cell filter) is malformed: names the file, the key and the fix."""
+
+    def __init__(self, source: str, key: str, message: str):
+        self.source = source
+        self.key = key
+        self.message = message
+        super().__init__(f"{source}: {key}: {message}")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of a matrix: a resolved, validated configuration and its stable id."""
+
+    config: RunConfig
+    settings: dict[str, Any]
+    """the cell's value of every key of :data:`FIELDS`"""
+    axes: tuple[str, ...]
+    """the keys the matrix sweeps, in file order (for labels and tables)"""
+
+    @property
+    def id(self) -> str:
+        return config_hash(self.config)[:12]
+
+    @property
+    def label(self) -> str:
+        """A human-readable name from the swept values, e.g. ``attention=t5 L=4 J2=0.5``."""
+        return " ".join(f"{key}={self.settings[key]}" for key in self.axes)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A named, expanded benchmark matrix."""
+
+    name: str
+    description: str
+    source: str
+    cells: tuple[Cell, ...]
+    axes: tuple[str, ...]
+
+    def select(self, only: dict[str, Any] | None = None, shard: tuple[int, int] | None = None
+               ) -> list[Cell]:
+        """Cells matching every ``only`` key=value, then every N-th from K for ``shard=(K, N)``."""
+        cells = [cell for cell in self.cells if _matches(cell.settings, only or {})]
+        if shard is not None:
+            index, count = shard
+            cells = cells[index::count]
+        return cells
+
+
+def canonical_json(data: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal data gives equal text."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def config_hash(config: RunConfig) -> str:
+    """SHA-256 of the canonical JSON of the fully resolved configuration."""
+    return hashlib.sha256(canonical_json(config.to_dict()).encode()).hexdigest()
+
+
+def settings_of(config: RunConfig) -> dict[str, Any]:
+    """The flat key -> value view of a configuration (the inverse of :func:`config_from_settings`)."""
+    data = config.to_dict()
+    return {key: (data[f.attribute] if f.section == "run" else data[f.section][f.attribute])
+            for key, f in FIELDS.items()}
+
+
+def config_from_settings(settings: dict[str, Any]) -> RunConfig:
+    """A :class:`RunConfig` from flat keys; unset keys keep the dataclass defaults."""
+    sections: dict[str, dict[str, Any]] = {name: {} for name in (*_SECTION_TYPES, "run")}
+    for key, value in settings.items():
+        f = FIELDS[key]
+        sections[f.section][f.attribute] = value
+    built = {name: cls(**sections[name]) for name, cls in _SECTION_TYPES.items()}
+    return RunConfig(**built, **sections["run"])
+
+
+def _matches(settings: dict[str, Any], where: dict[str, Any]) -> bool:
+    return all(settings.get(key) == value for key, value in where.items())
+
+
+def _type_name(f: Field) -> str:
+    name = {int: "an integer", float: "a number", str: "a string"}[f.kind]
+    return name + (" (or omit it)" if f.optional else "")
+
+
+def coerce_value(source: str, key: str, value: Any) -> Any:
+    """Check ``value`` against the type of ``key``; ints are accepted where floats are expected."""
+    if key not in FIELDS:
+        raise MatrixError(source, key, f"unknown key; allowed keys: {', '.join(FIELDS)}")
+    f = FIELDS[key]
+    if f.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, f.kind):
+        raise MatrixError(source, key, f"must be {_type_name(f)}, got {value!r}")
+    return value
+
+
+def _check_table(source: str, name: str, table: Any) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise MatrixError(source, name, f"must be a table of key = value, got {table!r}")
+    return {key: coerce_value(source, key, value) for key, value in table.items()}
+
+
+def _check_axes(source: str, axes: Any) -> dict[str, list[Any]]:
+    if not isinstance(axes, dict) or not axes:
+        raise MatrixError(source, "axes", "must be a non-empty table of key = [values]")
+    checked = {}
+    for key, values in axes.items():
+        if not isinstance(values, list) or not values:
+            raise MatrixError(source, f"axes.{key}",
+                              f"must be a non-empty list of values, got {values!r}")
+        checked[key] = [coerce_value(source, key, value) for value in values]
+        if len(set(map(repr, checked[key]))) != len(values):
+            raise MatrixError(source, f"axes.{key}", f"repeats a value: {values!r}")
+    return checked
+
+
+def _check_overrides(source: str, overrides: Any) -> list[tuple[dict, dict]]:
+    if not isinstance(overrides, list):
+        raise MatrixError(source, "override", "must be an array of tables ([[override]])")
+    checked = []
+    for i, override in enumerate(overrides):
+        where = f"override[{i}]"
+        if not isinstance(override, dict) or set(override) != {"when", "set"}:
+            raise MatrixError(source, where, "must have exactly two tables: when = {...} and "
+                                             "set = {...}")
+        checked.append((_check_table(source, f"{where}.when", override["when"]),
+                        _check_table(source, f"{where}.set", override["set"])))
+    return checked
+
+
+def parse_matrix(data: dict[str, Any], source: str) -> Matrix:
+    """Validate and expand a parsed matrix document (see the module docstring for its shape)."""
+    unknown = [key for key in data if key not in _TOP_LEVEL_KEYS]
+    if unknown:
+        raise MatrixError(source, unknown[0],
+                          f"unknown top-level key; allowed: {', '.join(_TOP_LEVEL_KEYS)}")
+    name = data.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name:
+        raise MatrixError(source, "name", "must be a non-empty string")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise MatrixError(source, "description", "must be a string")
+    fixed = _check_table(source, "fixed", data.get("fixed", {}))
+    axes = _check_axes(source, data.get("axes"))
+    both = sorted(set(fixed) & set(axes))
+    if both:
+        raise MatrixError(source, both[0], "is both fixed and an axis; keep one")
+    excludes = data.get("exclude", [])
+    if not isinstance(excludes, list):
+        raise MatrixError(source, "exclude", "must be an array of tables ([[exclude]])")
+    excludes = [_check_table(source, f"exclude[{i}]", e) for i, e in enumerate(excludes)]
+    overrides = _check_overrides(source, data.get("override", []))
+
+    cells: list[Cell] = []
+    seen: dict[str, str] = {}
+    for values in itertools.product(*axes.values()):
+        chosen = dict(zip(axes, values, strict=True))
+        settings = {**fixed, **chosen}
+        if any(_matches(settings, e) for e in excludes):
+            continue
+        for when, changes in overrides:
+            if _matches(settings, when):
+                settings = {**settings, **changes}
+        try:
+            config = config_from_settings(settings).validate()
+        except ConfigError as error:
+            key = next((k for k, f in FIELDS.items() if f.attribute == error.field
+                        or k == error.field), error.field)
+            label = " ".join(f"{k}={v}" for k, v in chosen.items())
+            raise MatrixError(source, key, f"invalid in cell {label}: {error.message}") from None
+        cell = Cell(config, settings_of(config), tuple(axes))
+        if cell.id in seen:
+            raise MatrixError(source, "axes", f"cells {seen[cell.id]!r} and {cell.label!r} resolve "
+                                              "to the same configuration; remove one")
+        seen[cell.id] = cell.label
+        cells.append(cell)
+    if not cells:
+        raise MatrixError(source, "exclude", "excludes every cell; the matrix is empty")
+    return Matrix(name, description, source, tuple(cells), tuple(axes))
+
+
+def load_matrix(name_or_path: str | Path) -> Matrix:
+    """A built-in matrix by name (``smoke``, ``quick``, ``paper``) or a user's TOML file by path."""
+    text_name = str(name_or_path)
+    if text_name in BUILTIN_MATRICES:
+        source = f"suite/matrices/{text_name}.toml"
+        text = resources.files("suite").joinpath("matrices", f"{text_name}.toml").read_text()
+    else:
+        path = Path(name_or_path)
+        source = str(path)
+        if not path.is_file():
+            raise MatrixError(source, "matrix", "no such file; give a path to a TOML file or one "
+                                                f"of: {', '.join(BUILTIN_MATRICES)}")
+        text = path.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise MatrixError(source, "toml", f"not valid TOML ({error})") from None
+    return parse_matrix(data, source)
+
+
+def parse_filters(items: list[str] | None, source: str = "--only") -> dict[str, Any]:
+    """``["attention=t5", "L=4"]`` -> ``{"attention": "t5", "L": 4}``, typed like matrix keys."""
+    filters: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise MatrixError(source, item, "must be KEY=VALUE, e.g. attention=factored")
+        if key not in FIELDS:
+            raise MatrixError(source, key, f"unknown key; allowed keys: {', '.join(FIELDS)}")
+        kind = FIELDS[key].kind
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise MatrixError(source, key, f"{raw!r} is not {_type_name(FIELDS[key])}") from None
+        filters[key] = value
+    return filters
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"K/N"`` -> ``(K, N)`` with 0 <= K < N (K is 0-based, like a SLURM array index)."""
+    if text is None:
+        return None
+    index, sep, count = text.partition("/")
+    try:
+        k, n = int(index), int(count)
+    except ValueError:
+        k, n = -1, 0
+    if not sep or n < 1 or not 0 <= k < n:
+        raise MatrixError("--shard", text, "must be K/N with 0 <= K < N, e.g. 0/4 ... 3/4")
+    return k, n
+
+
+__all__ = [
+    "BUILTIN_MATRICES",
+    "DEFAULT_MATRIX",
+    "FIELDS",
+    "Cell",
+    "Matrix",
+    "MatrixError",
+    "canonical_json",
+    "config_from_settings",
+    "config_hash",
+    "load_matrix",
+    "parse_filters",
+    "parse_matrix",
+    "parse_shard",
+    "settings_of",
+]

@@ -1,0 +1,210 @@
+"""Run the cells of a matrix: skip what is done, checkpoint, resume, record failures, go on.
+
+A cell is *done* when ``results/runs/`` holds a completed record with the same configuration hash
+and the same suite version (:data:`suite.version.__version__`), *failed* when it holds only failed
+ones, and *pending* otherwise. A running cell writes a checkpoint to
+``results/checkpoints/<cell id>.npz`` periodically and when it is interrupted (SIGINT or
+SIGTERM); the next run of that cell resumes from it and removes it once the record is written.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jax
+
+from suite.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from suite.errors import DivergenceError
+from suite.matrix import Cell, config_hash
+from suite.provenance import environment, git_state, peak_memory, utc_now
+from suite.records import (
+    STATUS_COMPLETED,
+    completed_record,
+    failed_record,
+    load_records,
+    write_record,
+)
+from suite.references import resolve_reference
+from suite.snapshots import attention_maps, snapshot_configurations
+from suite.train import StepCallback, build_vmc, train
+from suite.version import __version__
+
+CHECKPOINT_DIRECTORY = "checkpoints"
+DEFAULT_CHECKPOINT_SECONDS = 120.0
+
+DONE, FAILED, PENDING = "done", "failed", "pending"
+
+
+@dataclass(frozen=True)
+class CellStatus:
+    """Where a cell stands in a results directory."""
+
+    cell: Cell
+    status: str
+    """``done``, ``failed`` or ``pending``"""
+    records: tuple[Path, ...] = ()
+    """its records of this configuration and suite version, oldest first"""
+    checkpoint_step: int | None = None
+    """the step of a checkpoint waiting to be resumed"""
+
+
+@dataclass
+class RunSummary:
+    """What :func:`run_cells` did."""
+
+    completed: list[Path] = field(default_factory=list)
+    failed: list[Path] = field(default_factory=list)
+    skipped: list[CellStatus] = field(default_factory=list)
+
+
+def checkpoint_path(results_dir: Path, cell: Cell) -> Path:
+    return Path(results_dir) / CHECKPOINT_DIRECTORY / f"{cell.id}.npz"
+
+
+def checkpoint_fingerprint(cell: Cell) -> str:
+    return f"{config_hash(cell.config)}:{__version__}"
+
+
+def _checkpoint_step(path: Path) -> int | None:
+    import numpy as np
+
+    try:
+        with np.load(path) as data:
+            return len(data["trace_energy"])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def cell_statuses(cells: list[Cell], results_dir: Path) -> list[CellStatus]:
+    """The status of each cell in ``results_dir`` (unreadable records are ignored here)."""
+    by_key: dict[tuple[str, str], list[tuple[Path, dict]]] = {}
+    for path, record in load_records(results_dir).records:
+        key = (record.get("config_hash", ""), record["suite_version"])
+        by_key.setdefault(key, []).append((path, record))
+    statuses = []
+    for cell in cells:
+        matching = by_key.get((config_hash(cell.config), __version__), [])
+        paths = tuple(path for path, _ in matching)
+        if any(record["status"] == STATUS_COMPLETED for _, record in matching):
+            status = DONE
+        elif matching:
+            status = FAILED
+        else:
+            status = PENDING
+        ckpt = checkpoint_path(results_dir, cell)
+        step = _checkpoint_step(ckpt) if ckpt.is_file() else None
+        statuses.append(CellStatus(cell, status, paths, step))
+    return statuses
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM (a cluster's job timeout, ``kill``) into KeyboardInterrupt while inside."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback | None = None,
+             checkpoint_every_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
+             checkpoint_every_steps: int | None = None) -> tuple[str, Path]:
+    """Run one cell to the end (resuming from its checkpoint if there is one) and record it.
+
+    Returns:
+        ``(status, record path)`` with status ``completed`` or ``failed``. A divergence or any
+        other error inside the run gives a failed record; KeyboardInterrupt saves a checkpoint
+        and propagates.
+    """
+    results_dir = Path(results_dir)
+    started_at = utc_now()
+    config = cell.config
+    ckpt_path = checkpoint_path(results_dir, cell)
+    fingerprint = checkpoint_fingerprint(cell)
+    env, git = environment(), git_state()
+    try:
+        vmc = build_vmc(config)
+        fresh = vmc.init(jax.random.key(config.seed))
+        resume = load_checkpoint(ckpt_path, fresh, fingerprint) or Checkpoint.fresh(fresh)
+        configurations = snapshot_configurations(config.system.n_sites)
+        initial_maps = attention_maps(vmc.model, fresh.params, configurations)
+        result = train(config, on_step=on_step, resume=resume,
+                       on_checkpoint=lambda c: save_checkpoint(ckpt_path, c, fingerprint),
+                       checkpoint_every_steps=checkpoint_every_steps,
+                       checkpoint_every_seconds=checkpoint_every_seconds)
+        final_maps = attention_maps(vmc.model, result.state.params, configurations)
+    except DivergenceError as error:
+        record = failed_record(cell=cell, matrix=matrix, step=error.step, reason=error.reason,
+                               environment=env, git=git, started_at=started_at,
+                               finished_at=utc_now())
+        ckpt_path.unlink(missing_ok=True)  # resuming would diverge again
+        return "failed", write_record(results_dir, record)
+    except Exception as error:  # noqa: BLE001 (record it and let the matrix go on)
+        traceback.print_exc(file=sys.stderr)
+        record = failed_record(cell=cell, matrix=matrix, step=None,
+                               reason=f"{type(error).__name__}: {error}", environment=env,
+                               git=git, started_at=started_at, finished_at=utc_now())
+        return "failed", write_record(results_dir, record)
+    attention = None
+    if initial_maps is not None:
+        attention = {"configurations": configurations, "initial": initial_maps,
+                     "final": final_maps}
+    reference = resolve_reference(config.system.L, config.system.J2, config.system.J1)
+    record = completed_record(cell=cell, matrix=matrix, result=result, reference=reference,
+                              environment=env, git=git, memory=peak_memory(),
+                              started_at=started_at, finished_at=utc_now(), attention=attention)
+    path = write_record(results_dir, record)
+    ckpt_path.unlink(missing_ok=True)
+    return "completed", path
+
+
+ProgressFactory = Callable[[Cell, int], StepCallback | None]
+
+
+def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, force: bool = False,
+              retry_failed: bool = False, step_callback: ProgressFactory | None = None,
+              on_cell_done: Callable[[CellStatus, str, Path | None], None] | None = None,
+              checkpoint_every_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
+              checkpoint_every_steps: int | None = None) -> RunSummary:
+    """Run every cell that needs it, in order; a failing cell is recorded and the others go on.
+
+    Args:
+        statuses: from :func:`cell_statuses`.
+        force: re-run done (and failed) cells too (adds records; never replaces one).
+        retry_failed: re-run failed cells.
+        step_callback: ``(cell, steps) -> on_step`` for a per-run progress display.
+        on_cell_done: called with ``(status, "completed"|"failed"|"skipped", record path)``.
+    """
+    summary = RunSummary()
+    with sigterm_as_interrupt():
+        for status in statuses:
+            skip = (status.status == DONE and not force) or (
+                status.status == FAILED and not (force or retry_failed))
+            if skip:
+                summary.skipped.append(status)
+                if on_cell_done is not None:
+                    on_cell_done(status, "skipped", None)
+                continue
+            on_step = (step_callback(status.cell, status.cell.config.optimizer.steps)
+                       if step_callback is not None else None)
+            outcome, path = run_cell(status.cell, results_dir, matrix, on_step=on_step,
+                                     checkpoint_every_seconds=checkpoint_every_seconds,
+                                     checkpoint_every_steps=checkpoint_every_steps)
+            (summary.completed if outcome == "completed" else summary.failed).append(path)
+            if on_cell_done is not None:
+                on_cell_done(status, outcome, path)
+    return summary
