@@ -64,3 +64,59 @@ def test_train_reports_energy_error_parameters_and_timing(capsys):
     assert "relative error:" in out and "ed-L4-J2_0.5" in out
     assert "parameters: " in out
     assert "seconds per step:" in out and "compile" in out
+
+
+ONE_CELL = """
+name = "one"
+[fixed]
+L = 4
+layers = 1
+d = 4
+heads = 2
+samples = 32
+steps = 3
+[axes]
+attention = ["factored"]
+J2 = [0.0]
+"""
+
+
+def test_run_list_and_table_from_the_command_line(tmp_path, capsys):
+    matrix = tmp_path / "one.toml"
+    matrix.write_text(ONE_CELL)
+    results = str(tmp_path / "results")
+    common = ["--matrix", str(matrix), "--results", results]
+    assert main(["list", *common]) == 0
+    assert re.search(r"^[0-9a-f]{12}  pending  +0  attention=factored J2=0.0  steps=3$",
+                     capsys.readouterr().out, re.MULTILINE)
+    assert main(["run", *common, "--no-progress"]) == 0
+    assert "1 completed, 0 failed, 0 skipped" in capsys.readouterr().err
+    assert main(["run", *common, "--no-progress"]) == 0
+    assert "0 completed, 0 failed, 1 skipped" in capsys.readouterr().err
+    assert main(["list", *common]) == 0
+    assert "  done  " in capsys.readouterr().out
+    assert main(["table", "--results", results, "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "relative error against -0.7017802005 (exact, ed-L4-J2_0.0)" in out
+    assert re.search(r"^\| Factored \| 1 \| 4 \| 2 \| 3 \| -?\d+\.\d+\(\d+\) \|", out, re.MULTILINE)
+    assert main(["table", "--results", results, "--only", "attention=t5"]) == 1
+    assert "no completed runs" in capsys.readouterr().err
+
+
+def test_a_malformed_matrix_is_rejected_before_anything_runs(tmp_path, capsys):
+    matrix = tmp_path / "bad.toml"
+    matrix.write_text(ONE_CELL.replace('"factored"', '"softmax"'))
+    assert main(["run", "--matrix", str(matrix), "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {matrix}: attention:" in err and "t5, decoupled, factored" in err
+    assert not (tmp_path / "r").exists()
+    assert main(["run", "--shard", "2/2", "--results", str(tmp_path / "r")]) == 2
+    assert "--shard: 2/2: must be K/N" in capsys.readouterr().err
+
+
+def test_references_lists_every_reference_and_published_result(capsys):
+    assert main(["references"]) == 0
+    out = capsys.readouterr().out
+    assert "ed-L4-J2_0.5" in out and "-0.5286202095" in out
+    assert "chenheyl2024-L10-J2_0.5" in out
+    assert "-0.5032160" in out and "154,980" in out  # the paper's Table 1, factored, L = 6

@@ -1,0 +1,128 @@
+"""Paper-style tables: exact text for Markdown, LaTeX (booktabs) and CSV."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from suite.formatting import format_with_error
+from suite.records import load_runs
+from suite.tables import (
+    format_count,
+    format_duration,
+    format_scientific,
+    latex_escape,
+    render_table,
+    table_blocks,
+)
+
+
+def _run(attention: str, energy: float, error: float, params: int, seconds: float, total: float,
+         finished: str = "2026-11-22T10:00:00+00:00", **overrides) -> dict:
+    row = dict.fromkeys(load_runs("/nonexistent").frame.columns)
+    row.update(
+        status="completed", model="vit", attention=attention, L=6, J1=1.0, J2=0.5, layers=4, d=60,
+        heads=10, patch=2, samples=4096, steps=5000, energy=energy, energy_error=error,
+        relative_error=(energy + 0.50380965) / 0.50380965, v_score=2.5e-3,
+        reference_id="schulz1996-L6-J2_0.5", reference_energy=-0.50380965, reference_kind="exact",
+        n_parameters=params, seconds_per_step=seconds, total_seconds=total, device="NVIDIA A100",
+        config_hash=f"hash-{attention}", finished_at=finished, cell_id=f"id-{attention}",
+        compile_seconds=30.0, commit="abc",
+    )
+    row.update(overrides)
+    return row
+
+
+@pytest.fixture
+def paper_runs() -> pd.DataFrame:
+    # The paper's Table 1 (L = 6), entered as if our runs had produced it, in scrambled order.
+    return pd.DataFrame([
+        _run("factored", -0.503216, 0.000008, 154980, 4.32, 21600),
+        _run("t5", -0.503182, 0.000009, 184260, 7.2, 36000),
+        _run("decoupled", -0.503243, 0.000009, 184260, 7.2, 36000),
+        _run("t5", -0.4, 0.1, 184260, 7.2, 36000, finished="2026-01-01T00:00:00+00:00"),
+        _run("t5", -0.1, 0.1, 184260, 7.2, 36000, status="failed"),
+    ])
+
+
+@pytest.mark.parametrize(("value", "error", "text"), [
+    (-0.503216, 0.000008, "-0.503216(8)"),
+    (-0.5032163, 0.0000081, "-0.503216(8)"),
+    (-0.49718, 0.00026, "-0.4972(3)"),
+    (-0.52, 0.096, "-0.5(1)"),
+    (-12.345, 1.5, "-12(2)"),
+    (-0.5, 0.0, "-0.5000000000"),
+])
+def test_parenthesis_notation(value, error, text):
+    assert format_with_error(value, error) == text
+
+
+def test_number_formats():
+    assert format_count(154980) == "154 980"
+    assert format_count(154980, latex=True) == "154\\,980"
+    assert format_scientific(1.234e-3) == "1.2e-03"
+    assert format_scientific(1.234e-3, latex=True) == "$1.2 \\times 10^{-3}$"
+    assert format_scientific(None) == "n/a"
+    assert [format_duration(s) for s in (42, 750, 36000)] == ["42 s", "12.5 min", "10.0 h"]
+    assert latex_escape("a_b & 50%") == "a\\_b \\& 50\\%"
+
+
+def test_markdown_reproduces_the_paper_layout_exactly(paper_runs):
+    assert render_table(paper_runs, "markdown") == (
+        "**L = 6, J2/J1 = 0.5 on NVIDIA A100; relative error against -0.50380965 (exact, "
+        "schulz1996-L6-J2_0.5)**\n"
+        "\n"
+        "| Attention | Layers | d | h | Steps | Energy | Rel. error | V-score | Parameters "
+        "| s/step | Time |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| T5 | 4 | 60 | 10 | 5 000 | -0.503182(9) | 1.2e-03 | 2.5e-03 | 184 260 | 7.2 | 10.0 h |\n"
+        "| Decoupled | 4 | 60 | 10 | 5 000 | -0.503243(9) | 1.1e-03 | 2.5e-03 | 184 260 | 7.2 "
+        "| 10.0 h |\n"
+        "| Factored | 4 | 60 | 10 | 5 000 | -0.503216(8) | 1.2e-03 | 2.5e-03 | 154 980 | 4.32 "
+        "| 6.0 h |\n"
+    )
+
+
+def test_latex_is_a_complete_booktabs_table(paper_runs):
+    text = render_table(paper_runs.assign(device="GPU_1 & co"), "latex")
+    lines = text.splitlines()
+    assert lines[0] == "% nqsbench tables; requires \\usepackage{booktabs}"
+    assert lines[1:4] == ["\\begin{table}[htbp]", "\\centering", lines[3]]
+    assert lines[3].startswith("\\caption{Results for the $J_1$-$J_2$ Heisenberg model on a "
+                               "$6\\times6$ lattice at $J_2/J_1 = 0.5$, measured on GPU\\_1 \\& co.")
+    assert lines[4:8] == [
+        "\\begin{tabular}{llrrrrrrrrr}",
+        "\\toprule",
+        "Attention & $n_l$ & $d$ & $h$ & Steps & Energy & Rel. error & V-score & Parameters & "
+        "s/step & Time \\\\",
+        "\\midrule",
+    ]
+    assert lines[10] == ("Factored & 4 & 60 & 10 & 5\\,000 & $-0.503216(8)$ & "
+                         "$1.2 \\times 10^{-3}$ & $2.5 \\times 10^{-3}$ & 154\\,980 & 4.32 & "
+                         "6.0 h \\\\")
+    assert lines[11:14] == ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    body = "\n".join(lines[8:11])
+    assert body.count("\\\\") == 3 and body.count("&") == 30
+
+
+def test_csv_has_the_numbers_behind_the_table(paper_runs):
+    frame = pd.read_csv(io.StringIO(render_table(paper_runs, "csv")))
+    assert list(frame["attention"]) == ["t5", "decoupled", "factored"]
+    assert list(frame["energy_text"]) == ["-0.503182(9)", "-0.503243(9)", "-0.503216(8)"]
+    assert frame.loc[2, "n_parameters"] == 154980
+
+
+def test_blocks_split_by_lattice_coupling_and_device(paper_runs):
+    other = pd.DataFrame([_run("factored", -0.68, 0.001, 1000, 0.1, 10, L=4, J2=0.0,
+                               config_hash="x", device="AMD EPYC (2 cores)")])
+    blocks = table_blocks(pd.concat([paper_runs, other], ignore_index=True))
+    assert [(b.L, b.J2, b.device) for b in blocks] == [(4, 0.0, "AMD EPYC (2 cores)"),
+                                                       (6, 0.5, "NVIDIA A100")]
+    assert len(blocks[1].rows) == 3  # the newest completed record of each configuration
+
+
+def test_unknown_format_is_rejected(paper_runs):
+    with pytest.raises(ValueError, match="markdown, latex, csv"):
+        render_table(paper_runs, "html")
