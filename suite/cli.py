@@ -246,28 +246,39 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"matrix {matrix.name}: {len(cells)} cells selected, {len(todo)} to run, "
           f"{len(cells) - len(todo)} already recorded; results in {args.results}/runs/",
           file=sys.stderr)
-    outer = tqdm(total=len(todo), desc=f"matrix {matrix.name}", unit="cell", file=sys.stderr,
+    # The matrix bar counts steps (cells differ in length), its label counts cells.
+    outer = tqdm(total=sum(s.cell.config.optimizer.steps for s in todo),
+                 desc=f"{matrix.name}: 0/{len(todo)} cells", unit="step", file=sys.stderr,
                  disable=args.no_progress, dynamic_ncols=True, position=0)
     inner: dict[str, tqdm] = {}
+    finished = [0]
 
     def step_callback(cell, steps):
         bar = tqdm(total=steps, desc=cell.label or cell.id, unit="step", file=sys.stderr,
                    disable=args.no_progress, dynamic_ncols=True, position=1, leave=False)
         inner["bar"] = bar
+        inner["start"] = None
 
         def on_step(step, info, seconds):
-            bar.n = step + 1
-            bar.set_postfix(E=f"{float(info.energy):.6f}", s_step=f"{seconds:.3f}", refresh=False)
-            bar.refresh()
+            if inner["start"] is None:  # a resumed run starts late: count its earlier steps once
+                inner["start"] = step
+                bar.update(step)
+                outer.update(step)
+            bar.update(1)
+            outer.update(1)
+            bar.set_postfix(E=f"{float(info.energy):.6f}", s_step=f"{seconds:.3f}")
 
         return on_step
 
     def on_cell_done(status, outcome, path):
         if "bar" in inner:
-            inner.pop("bar").close()
+            bar = inner.pop("bar")
+            outer.update(bar.total - bar.n)  # steps a failed run did not take
+            bar.close()
         if outcome == "skipped":
             return
-        outer.update(1)
+        finished[0] += 1
+        outer.set_description(f"{matrix.name}: {finished[0]}/{len(todo)} cells")
         tqdm.write(f"{outcome:9s} {status.cell.id} {status.cell.label}  -> {path}", file=sys.stderr)
 
     try:
