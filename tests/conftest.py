@@ -12,6 +12,22 @@ from suite.hamiltonian import J1J2Hamiltonian
 from suite.lattice import SquareLattice
 from suite.models import build_model, init_parameters
 
+TINY_MATRIX = """
+name = "tiny"
+[fixed]
+L = 4
+layers = 1
+d = 4
+heads = 2
+samples = 32
+steps = 6
+seed = 3
+[axes]
+attention = ["t5", "factored"]
+J2 = [0.5]
+"""
+"""A two-cell matrix that runs in seconds (for runner and command-line tests)."""
+
 SMALL_MODELS = {
     "t5": ModelConfig(attention="t5", layers=2, d=8, heads=2, patch=2),
     "decoupled": ModelConfig(attention="decoupled", layers=2, d=8, heads=2, patch=2),

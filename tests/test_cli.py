@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import TINY_MATRIX
 
 from suite.cli import main
 
@@ -66,19 +67,8 @@ def test_train_reports_energy_error_parameters_and_timing(capsys):
     assert "seconds per step:" in out and "compile" in out
 
 
-ONE_CELL = """
-name = "one"
-[fixed]
-L = 4
-layers = 1
-d = 4
-heads = 2
-samples = 32
-steps = 3
-[axes]
-attention = ["factored"]
-J2 = [0.0]
-"""
+ONE_CELL = (TINY_MATRIX.replace("steps = 6", "steps = 3").replace('"t5", ', "")
+            .replace("J2 = [0.5]", "J2 = [0.0]"))
 
 
 def test_run_list_and_table_from_the_command_line(tmp_path, capsys):

@@ -12,6 +12,7 @@ import time
 import jax
 import numpy as np
 import pytest
+from conftest import TINY_MATRIX as TINY
 
 from suite.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from suite.matrix import load_matrix
@@ -26,21 +27,6 @@ from suite.runner import (
     run_cells,
 )
 from suite.train import build_vmc, train
-
-TINY = """
-name = "tiny"
-[fixed]
-L = 4
-layers = 1
-d = 4
-heads = 2
-samples = 32
-steps = 6
-seed = 3
-[axes]
-attention = ["t5", "factored"]
-J2 = [0.5]
-"""
 
 
 @pytest.fixture
