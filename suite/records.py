@@ -148,7 +148,6 @@ def write_record(results_dir: Path, record: dict[str, Any]) -> Path:
     """Create a new record file under ``results_dir/runs/`` and return its path."""
     directory = Path(results_dir) / RUNS_DIRECTORY
     stamp = record["started_at"].replace("-", "").replace(":", "").replace("+0000", "Z")
-    stamp = stamp.replace("+00:00", "Z")
     data = (json.dumps(record, indent=1, allow_nan=False) + "\n").encode()
     while True:
         path = directory / f"{record['cell_id']}-{stamp}-{secrets.token_hex(4)}.json"

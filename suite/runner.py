@@ -139,7 +139,11 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
     try:
         vmc = build_vmc(config)
         fresh = vmc.init(jax.random.key(config.seed))
-        resume = load_checkpoint(ckpt_path, fresh, fingerprint) or Checkpoint.fresh(fresh)
+        resume = load_checkpoint(ckpt_path, fresh, fingerprint)
+        if resume is None and ckpt_path.exists():
+            print(f"nqsbench: warning: ignoring {ckpt_path}: it belongs to another configuration "
+                  "or suite version, or cannot be read; starting the cell afresh", file=sys.stderr)
+        resume = resume or Checkpoint.fresh(fresh)
         configurations = snapshot_configurations(config.system.n_sites)
         initial_maps = attention_maps(vmc.model, fresh.params, configurations)
         result = train(config, on_step=on_step, resume=resume,
