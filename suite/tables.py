@@ -149,7 +149,8 @@ def to_latex(blocks: list[TableBlock]) -> str:
                    f"{latex_escape(block.reference)}.")
         header = " & ".join(
             {"Layers": "$n_l$", "d": "$d$", "h": "$h$"}.get(h, h) for h in HEADERS) + r" \\"
-        out += ["\\begin{table}[htbp]", "\\centering", f"\\caption{{{caption}}}",
+        out += ["\\begin{table}[htbp]", "\\centering", "\\footnotesize",
+                "\\setlength{\\tabcolsep}{2pt}", f"\\caption{{{caption}}}",
                 f"\\begin{{tabular}}{{{columns}}}", "\\toprule", header, "\\midrule"]
         for _, row in block.rows.iterrows():
             cells = _cells(row, latex=True)

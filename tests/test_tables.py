@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 
 import pandas as pd
 import pytest
@@ -89,21 +91,22 @@ def test_latex_is_a_complete_booktabs_table(paper_runs):
     text = render_table(paper_runs.assign(device="GPU_1 & co"), "latex")
     lines = text.splitlines()
     assert lines[0] == "% nqsbench tables; requires \\usepackage{booktabs}"
-    assert lines[1:4] == ["\\begin{table}[htbp]", "\\centering", lines[3]]
-    assert lines[3].startswith("\\caption{Results for the $J_1$-$J_2$ Heisenberg model on a "
+    assert lines[1:6] == ["\\begin{table}[htbp]", "\\centering", "\\footnotesize",
+                          "\\setlength{\\tabcolsep}{2pt}", lines[5]]
+    assert lines[5].startswith("\\caption{Results for the $J_1$-$J_2$ Heisenberg model on a "
                                "$6\\times6$ lattice at $J_2/J_1 = 0.5$, measured on GPU\\_1 \\& co.")
-    assert lines[4:8] == [
+    assert lines[6:10] == [
         "\\begin{tabular}{llrrrrrrrrr}",
         "\\toprule",
         "Attention & $n_l$ & $d$ & $h$ & Steps & Energy & Rel. error & V-score & Parameters & "
         "s/step & Time \\\\",
         "\\midrule",
     ]
-    assert lines[10] == ("Factored & 4 & 60 & 10 & 5\\,000 & $-0.503216(8)$ & "
+    assert lines[12] == ("Factored & 4 & 60 & 10 & 5\\,000 & $-0.503216(8)$ & "
                          "$1.2 \\times 10^{-3}$ & $2.5 \\times 10^{-3}$ & 154\\,980 & 4.32 & "
                          "6.0 h \\\\")
-    assert lines[11:14] == ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
-    body = "\n".join(lines[8:11])
+    assert lines[13:16] == ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    body = "\n".join(lines[10:13])
     assert body.count("\\\\") == 3 and body.count("&") == 30
 
 
@@ -126,3 +129,15 @@ def test_blocks_split_by_lattice_coupling_and_device(paper_runs):
 def test_unknown_format_is_rejected(paper_runs):
     with pytest.raises(ValueError, match="markdown, latex, csv"):
         render_table(paper_runs, "html")
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_compiles_in_an_article_without_overfull_boxes(paper_runs, tmp_path):
+    (tmp_path / "tables.tex").write_text(render_table(paper_runs, "latex"))
+    (tmp_path / "paper.tex").write_text("\\documentclass{article}\n\\usepackage{booktabs}\n"
+                                        "\\begin{document}\n\\input{tables.tex}\n"
+                                        "\\end{document}\n")
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "Overfull" not in (tmp_path / "paper.log").read_text()
