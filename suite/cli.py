@@ -120,6 +120,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="only runs with these settings, e.g. L=4 attention=factored")
 
     commands.add_parser("references", help="print the reference energies and published results")
+    commands.add_parser("machine-name",
+                        help="a machine name for asv with the accelerator model in it "
+                             "(asv machine --machine \"$(nqsbench machine-name)\")")
     return parser
 
 
@@ -354,7 +357,18 @@ def _cmd_references(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train, "run": _cmd_run,
+def _cmd_machine_name(args: argparse.Namespace) -> int:
+    import re
+
+    from suite.provenance import environment
+
+    env = environment()
+    name = f"{env['host']}-{env['platform']}-{env['device']}"
+    print(re.sub(r"[^A-Za-z0-9.]+", "-", name).strip("-").lower())
+    return 0
+
+
+COMMANDS = {"machine-name": _cmd_machine_name, "params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train, "run": _cmd_run,
             "list": _cmd_list, "table": _cmd_table, "references": _cmd_references}
 
 

@@ -1,0 +1,80 @@
+"""asv benchmarks over the cells of a matrix file (``$NQSBENCH_ASV_MATRIX``, smoke by default).
+
+Every metric of a cell comes from one VMC run per commit (see :mod:`benchmarks.cells`). A cell that
+diverges fails all its benchmarks visibly; the other cells still run. Versions are explicit so that
+refactoring this file keeps the history.
+"""
+
+from __future__ import annotations
+
+from . import cells
+
+MATRIX = cells.load_profile_matrix()
+PARAMS, PARAM_NAMES = cells.asv_parameters(MATRIX)
+CELL_TIMEOUT = 6 * 3600  # seconds: a paper cell is hours on one GPU
+
+
+class _CellBenchmark:
+    params = PARAMS
+    param_names = PARAM_NAMES
+    timeout = CELL_TIMEOUT
+
+    def setup(self, *values):
+        cell = cells.cell_for(MATRIX, values)
+        if cell is None:
+            raise NotImplementedError("this combination is excluded from the matrix")
+        self.metrics = cells.cell_metrics(cell)
+        if "failed" in self.metrics:
+            raise RuntimeError(f"cell {cell.id} ({cell.label}) {self.metrics['failed']}")
+
+
+class Cell(_CellBenchmark):
+    """Cost and accuracy of one matrix cell after its fixed budget of steps, from a fixed seed."""
+
+    def track_seconds_per_step(self, *values):
+        return self.metrics["seconds_per_step"]
+
+    track_seconds_per_step.unit = "seconds"
+    track_seconds_per_step.version = "1"
+
+    def track_compile_seconds(self, *values):
+        return self.metrics["compile_seconds"]
+
+    track_compile_seconds.unit = "seconds"
+    track_compile_seconds.version = "1"
+
+    def track_parameters(self, *values):
+        return self.metrics["n_parameters"]
+
+    track_parameters.unit = "parameters"
+    track_parameters.version = "1"
+
+
+class Accuracy(_CellBenchmark):
+    """Relative energy error against the cell's reference, after the cell's steps."""
+
+    def setup(self, *values):
+        super().setup(*values)
+        if self.metrics.get("relative_error") is None:
+            raise NotImplementedError("no reference energy for this lattice and coupling")
+
+    def track_energy_error(self, *values):
+        return self.metrics["relative_error"]
+
+    track_energy_error.unit = "relative"
+    track_energy_error.version = "1"
+
+
+class DeviceMemory(_CellBenchmark):
+    """Peak device memory of the cell's run, where the platform reports it (GPUs; not CPUs)."""
+
+    def setup(self, *values):
+        super().setup(*values)
+        if self.metrics.get("device_peak_bytes") is None:
+            raise NotImplementedError("this platform reports no device memory")
+
+    def track_peak_bytes(self, *values):
+        return self.metrics["device_peak_bytes"]
+
+    track_peak_bytes.unit = "bytes"
+    track_peak_bytes.version = "1"
