@@ -2,8 +2,9 @@
 
 asv runs every benchmark (and every parameter combination) in a fresh process, so the metrics of
 one VMC cell would otherwise cost one full run each. :func:`cell_metrics` runs a cell once per
-commit and environment, stores its metrics in a JSON file, and serves every later metric of that
-cell from the file. A lock file keeps two processes from running the same cell at once.
+version of the engine's code (:func:`code_fingerprint`) and environment, stores its metrics in a
+JSON file, and serves every later metric of that cell from the file. A lock file keeps two
+processes from running the same cell at once.
 
 This module only uses suite APIs that exist since the matrix was introduced (commit 774f6d5), so
 ``asv run`` can measure older commits with today's benchmark suite.
@@ -12,9 +13,10 @@ This module only uses suite APIs that exist since the matrix was introduced (com
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
-import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,24 +67,36 @@ def cell_for(matrix, values: tuple) -> Any | None:
     return None
 
 
-def _commit() -> str:
-    commit = os.environ.get("ASV_COMMIT")
-    if commit:
-        return commit
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=os.environ.get("ASV_CONF_DIR", ".")).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown-commit"
+def code_fingerprint() -> str:
+    """A hash of the installed ``suite`` package's source (.py and .toml files).
+
+    asv does not tell a benchmark process which commit it measures, but it installs each commit's
+    code before running it: the hash of that code identifies what is being measured. Commits that
+    leave the engine untouched share a fingerprint, and so their measurements.
+    """
+    import suite
+
+    root = Path(suite.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def cache_path(cell) -> Path:
-    """``<cache>/<commit>/<environment>/<cell id>.json``."""
+    """``<cache>/<code fingerprint>-<environment>/<cell id>.json``.
+
+    The cache lives in ``$NQSBENCH_ASV_CACHE`` (default ``~/.cache/nqsbench/asv-cells``); the
+    environment part tells apart interpreters (asv environments) and ``JAX_PLATFORMS`` settings.
+    """
     root = os.environ.get(CACHE_VARIABLE)
     if root is None:
-        root = Path(os.environ.get("ASV_CONF_DIR", ".")) / ".asv" / "nqsbench-cells"
-    environment = os.environ.get("ASV_ENV_NAME", "current")
-    return Path(root) / _commit() / environment / f"{cell.id}.json"
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        root = Path(base) / "nqsbench" / "asv-cells"
+    environment = hashlib.sha256(
+        f"{sys.prefix}|{os.environ.get('JAX_PLATFORMS', '')}".encode()).hexdigest()[:8]
+    return Path(root) / f"{code_fingerprint()}-{environment}" / f"{cell.id}.json"
 
 
 def measure(cell) -> dict[str, Any]:
