@@ -12,6 +12,7 @@ This module only uses suite APIs that exist since the matrix was introduced (com
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -23,6 +24,7 @@ from typing import Any
 
 PROFILE_VARIABLE = "NQSBENCH_ASV_MATRIX"
 CACHE_VARIABLE = "NQSBENCH_ASV_CACHE"
+ONLY_VARIABLE = "NQSBENCH_ASV_ONLY"
 PROFILES: tuple[str, ...] = ("smoke", "quick", "paper")
 DEFAULT_PROFILE = "smoke"
 
@@ -37,10 +39,19 @@ def profile() -> str:
 
 
 def load_profile_matrix():
-    """The :class:`suite.matrix.Matrix` of the current profile."""
-    from suite.matrix import load_matrix
+    """The :class:`suite.matrix.Matrix` of the current profile, narrowed to the cells that
+    match ``$NQSBENCH_ASV_ONLY`` (``"attention=factored J2=0.0"``, the ``--only`` syntax)."""
+    from suite.matrix import load_matrix, parse_filters
 
-    return load_matrix(profile())
+    matrix = load_matrix(profile())
+    only = os.environ.get(ONLY_VARIABLE, "").split()
+    if only:
+        cells = tuple(matrix.select(parse_filters(only, ONLY_VARIABLE)))
+        if not cells:
+            raise ValueError(f"{ONLY_VARIABLE}={' '.join(only)!r} matches no cell of the "
+                             f"{matrix.name} matrix")
+        matrix = dataclasses.replace(matrix, cells=cells)
+    return matrix
 
 
 def asv_parameters(matrix) -> tuple[list[list[Any]], list[str]]:
@@ -124,8 +135,10 @@ def measure(cell) -> dict[str, Any]:
     }
 
 
-def cell_metrics(cell, run: Callable[[Any], dict[str, Any]] = measure) -> dict[str, Any]:
-    """The cell's metrics for this commit: from the cache, or from one run that fills it."""
+def cell_metrics(cell, run: Callable[[Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The cell's metrics for this code: from the cache, or from one run (``run``, by default
+    :func:`measure`) that fills it."""
+    run = measure if run is None else run
     path = cache_path(cell)
     if path.is_file():
         return json.loads(path.read_text())

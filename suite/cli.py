@@ -368,8 +368,9 @@ def _cmd_machine_name(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"machine-name": _cmd_machine_name, "params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train, "run": _cmd_run,
-            "list": _cmd_list, "table": _cmd_table, "references": _cmd_references}
+COMMANDS = {"params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train, "run": _cmd_run,
+            "list": _cmd_list, "table": _cmd_table, "references": _cmd_references,
+            "machine-name": _cmd_machine_name}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -110,3 +110,10 @@ def test_references_lists_every_reference_and_published_result(capsys):
     assert "ed-L4-J2_0.5" in out and "-0.5286202095" in out
     assert "chenheyl2024-L10-J2_0.5" in out
     assert "-0.5032160" in out and "154,980" in out  # the paper's Table 1, factored, L = 6
+
+
+def test_machine_name_names_the_device_for_asv(capsys):
+    assert main(["machine-name"]) == 0
+    name = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"[a-z0-9.-]+", name)
+    assert "-cpu-" in name or "-gpu-" in name  # the platform, then the device model
