@@ -30,9 +30,19 @@ class TableBlock:
     L: int
     J2: float
     device: str
-    reference: str
-    """how the relative error was measured, e.g. ``-0.5286202095 (exact, ed-L4-J2_0.5)``"""
+    references: tuple[tuple[float, str, str], ...]
+    """what the relative error was measured against: ``(energy per site, kind, id)`` each"""
     rows: pd.DataFrame
+
+    @property
+    def reference(self) -> str:
+        """e.g. ``-0.5286202095 (exact, ed-L4-J2_0.5)``, or ``none known``."""
+        return _describe_references(self.references, lambda energy: f"{energy:.10g}", str)
+
+
+def _describe_references(references, number, text) -> str:
+    return "; ".join(f"{number(energy)} ({text(kind)}, {text(ref_id)})"
+                     for energy, kind, ref_id in references) or "none known"
 
 
 def latest_completed(runs: pd.DataFrame) -> pd.DataFrame:
@@ -86,9 +96,9 @@ def table_blocks(runs: pd.DataFrame) -> list[TableBlock]:
         group = group.sort_values(["model", "_order", "layers", "d", "heads", "steps"],
                                   ascending=[False, True, True, True, True, True])
         references = group.dropna(subset=["reference_id"]).drop_duplicates("reference_id")
-        reference = "; ".join(f"{r.reference_energy:.10g} ({r.reference_kind}, {r.reference_id})"
-                              for r in references.itertuples()) or "none known"
-        blocks.append(TableBlock(int(L), float(J2), str(device), reference,
+        found = tuple((float(r.reference_energy), str(r.reference_kind), str(r.reference_id))
+                      for r in references.itertuples())
+        blocks.append(TableBlock(int(L), float(J2), str(device), found,
                                  group.drop(columns="_order")))
     return blocks
 
@@ -138,6 +148,10 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
 
 
+def _latex_number(value: float) -> str:
+    return f"${value:.10g}$"
+
+
 def to_latex(blocks: list[TableBlock]) -> str:
     """One booktabs ``table`` per block; needs only ``\\usepackage{booktabs}``."""
     out = ["% nqsbench tables; requires \\usepackage{booktabs}"]
@@ -146,7 +160,7 @@ def to_latex(blocks: list[TableBlock]) -> str:
         caption = (f"Results for the $J_1$-$J_2$ Heisenberg model on a ${block.L}\\times{block.L}$ "
                    f"lattice at $J_2/J_1 = {block.J2:g}$, measured on "
                    f"{latex_escape(block.device)}. Relative error against "
-                   f"{latex_escape(block.reference)}.")
+                   f"{_describe_references(block.references, _latex_number, latex_escape)}.")
         header = " & ".join(
             {"Layers": "$n_l$", "d": "$d$", "h": "$h$"}.get(h, h) for h in HEADERS) + r" \\"
         out += ["\\begin{table}[htbp]", "\\centering", "\\footnotesize",

@@ -95,6 +95,8 @@ def test_latex_is_a_complete_booktabs_table(paper_runs):
                           "\\setlength{\\tabcolsep}{2pt}", lines[5]]
     assert lines[5].startswith("\\caption{Results for the $J_1$-$J_2$ Heisenberg model on a "
                                "$6\\times6$ lattice at $J_2/J_1 = 0.5$, measured on GPU\\_1 \\& co.")
+    assert lines[5].endswith("Relative error against $-0.50380965$ (exact, "
+                             "schulz1996-L6-J2\\_0.5).}")
     assert lines[6:10] == [
         "\\begin{tabular}{llrrrrrrrrr}",
         "\\toprule",
