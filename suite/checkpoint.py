@@ -56,6 +56,15 @@ def save_checkpoint(path: Path, checkpoint: Checkpoint, fingerprint: str) -> Non
     atomic_write(Path(path), buffer.getvalue())
 
 
+def checkpoint_step(path: Path) -> int | None:
+    """The number of steps saved in the checkpoint at ``path`` (``None`` if unreadable)."""
+    try:
+        with np.load(path) as data:
+            return len(data["trace_energy"])
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+
+
 def load_checkpoint(path: Path, template: VMCState, fingerprint: str) -> Checkpoint | None:
     """The checkpoint at ``path`` restored onto ``template``'s structure.
 

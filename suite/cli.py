@@ -24,9 +24,8 @@ from suite.config import (
 )
 from suite.errors import ConfigError, DivergenceError
 from suite.matrix import BUILTIN_MATRICES, DEFAULT_MATRIX, MatrixError
+from suite.runner import DEFAULT_CHECKPOINT_SECONDS
 from suite.tables import FORMATS
-
-DEFAULT_CHECKPOINT_SECONDS = 120.0
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -240,12 +239,11 @@ def _selected_cells(args: argparse.Namespace, shard: str | None = None):
 def _cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from suite.runner import DONE, FAILED, cell_statuses, run_cells
+    from suite.runner import cell_statuses, needs_run, run_cells
 
     matrix, cells = _selected_cells(args, args.shard)
     statuses = cell_statuses(cells, args.results)
-    todo = [s for s in statuses if s.status not in (DONE, FAILED) or args.force
-            or (s.status == FAILED and args.retry_failed)]
+    todo = [s for s in statuses if needs_run(s, args.force, args.retry_failed)]
     print(f"matrix {matrix.name}: {len(cells)} cells selected, {len(todo)} to run, "
           f"{len(cells) - len(todo)} already recorded; results in {args.results}/runs/",
           file=sys.stderr)

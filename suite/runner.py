@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jax
 
-from suite.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from suite.checkpoint import Checkpoint, checkpoint_step, load_checkpoint, save_checkpoint
 from suite.errors import DivergenceError
 from suite.matrix import Cell, config_hash
 from suite.provenance import environment, git_state, peak_memory, utc_now
@@ -71,16 +71,6 @@ def checkpoint_fingerprint(cell: Cell) -> str:
     return f"{config_hash(cell.config)}:{__version__}"
 
 
-def _checkpoint_step(path: Path) -> int | None:
-    import numpy as np
-
-    try:
-        with np.load(path) as data:
-            return len(data["trace_energy"])
-    except (OSError, KeyError, ValueError):
-        return None
-
-
 def cell_statuses(cells: list[Cell], results_dir: Path) -> list[CellStatus]:
     """The status of each cell in ``results_dir`` (unreadable records are ignored here)."""
     by_key: dict[tuple[str, str], list[tuple[Path, dict]]] = {}
@@ -98,9 +88,17 @@ def cell_statuses(cells: list[Cell], results_dir: Path) -> list[CellStatus]:
         else:
             status = PENDING
         ckpt = checkpoint_path(results_dir, cell)
-        step = _checkpoint_step(ckpt) if ckpt.is_file() else None
+        step = checkpoint_step(ckpt) if ckpt.is_file() else None
         statuses.append(CellStatus(cell, status, paths, step))
     return statuses
+
+
+def needs_run(status: CellStatus, force: bool = False, retry_failed: bool = False) -> bool:
+    """Whether ``run`` runs this cell: pending cells always, failed ones with ``retry_failed``,
+    done ones (and failed ones) with ``force``."""
+    if force or status.status == PENDING:
+        return True
+    return status.status == FAILED and retry_failed
 
 
 @contextmanager
@@ -196,9 +194,7 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
     summary = RunSummary()
     with sigterm_as_interrupt():
         for status in statuses:
-            skip = (status.status == DONE and not force) or (
-                status.status == FAILED and not (force or retry_failed))
-            if skip:
+            if not needs_run(status, force, retry_failed):
                 summary.skipped.append(status)
                 if on_cell_done is not None:
                     on_cell_done(status, "skipped", None)

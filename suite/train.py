@@ -168,7 +168,6 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
     evaluation = evaluate(vmc, state, config.evaluation_samples)
     if not math.isfinite(evaluation.energy):
         raise DivergenceError(config.optimizer.steps, f"evaluated energy is {evaluation.energy}")
-    timed = trace["seconds"][first_step:]
     seconds_per_step = float(np.median(trace["seconds"])) if len(trace["seconds"]) else math.nan
     return TrainResult(config, n_parameters, evaluation, seconds_per_step, compile_seconds,
-                       time.perf_counter() - start, trace, state, n_timed_steps=len(timed))
+                       time.perf_counter() - start, trace, state, n_timed_steps=n_steps)
