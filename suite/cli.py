@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from suite.config import (
     ATTENTIONS,
@@ -119,6 +120,14 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="only runs with these settings, e.g. L=4 attention=factored")
 
     commands.add_parser("references", help="print the reference energies and published results")
+    dashboard = commands.add_parser("dashboard", help="serve the results dashboard (Dash app)")
+    dashboard.add_argument("--results", default="results",
+                           help="results directory with runs/ and asv/ (default results)")
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default %(default)s: this machine only)")
+    dashboard.add_argument("--port", type=int, default=8050, help="port (default %(default)s)")
+    dashboard.add_argument("--debug", action="store_true",
+                           help="Dash debug mode: reloader and in-browser error pages")
     commands.add_parser("machine-name",
                         help="a machine name for asv with the accelerator model in it "
                              "(asv machine --machine \"$(nqsbench machine-name)\")")
@@ -355,6 +364,20 @@ def _cmd_references(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from dashboard import create_app
+
+    results = Path(args.results)
+    if not (results / "runs").is_dir():
+        print(f"nqsbench dashboard: {results / 'runs'} does not exist yet; the dashboard will say "
+              f"how to produce results (nqsbench run)", file=sys.stderr)
+    app = create_app(results)
+    print(f"nqsbench dashboard: serving {results.resolve()} on http://{args.host}:{args.port}/ "
+          f"(Ctrl+C stops it)", file=sys.stderr)
+    app.run(host=args.host, port=args.port, debug=args.debug)
+    return 0
+
+
 def _cmd_machine_name(args: argparse.Namespace) -> int:
     import re
 
@@ -368,7 +391,7 @@ def _cmd_machine_name(args: argparse.Namespace) -> int:
 
 COMMANDS = {"params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train, "run": _cmd_run,
             "list": _cmd_list, "table": _cmd_table, "references": _cmd_references,
-            "machine-name": _cmd_machine_name}
+            "machine-name": _cmd_machine_name, "dashboard": _cmd_dashboard}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

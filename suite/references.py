@@ -46,6 +46,8 @@ class PublishedResult:
     attention: str | None = None
     layers: int | None = None
     cost: str | None = None
+    seconds_per_step: float | None = None
+    device: str | None = None
 
 
 @lru_cache(maxsize=1)

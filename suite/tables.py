@@ -54,7 +54,8 @@ def latest_completed(runs: pd.DataFrame) -> pd.DataFrame:
             .drop_duplicates(subset=["config_hash", "device"], keep="last"))
 
 
-def _model_name(row: pd.Series) -> str:
+def model_name(row: pd.Series) -> str:
+    """The model as the paper names it: ``T5``, ``Decoupled``, ``Factored`` or ``RBM``."""
     if row["model"] != "vit":
         return str(row["model"]).upper()
     return ATTENTION_NAMES.get(row["attention"], str(row["attention"]))
@@ -106,7 +107,7 @@ def table_blocks(runs: pd.DataFrame) -> list[TableBlock]:
 def _cells(row: pd.Series, latex: bool) -> list[str]:
     energy = format_with_error(row["energy"], row["energy_error"])
     return [
-        _model_name(row),
+        model_name(row),
         str(int(row["layers"])) if row["model"] == "vit" else "",
         str(int(row["d"])) if row["model"] == "vit" else "",
         str(int(row["heads"])) if row["model"] == "vit" else "",

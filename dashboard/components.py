@@ -1,0 +1,105 @@
+"""Layout pieces every page uses: graphs with PNG/SVG export, notices, and the app's state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dash import Input, Output, callback, dcc, html
+
+from dashboard.data import DashboardData, load_data
+
+EXPORT_FORMAT_ID = "export-format"
+EXPORT_FORMATS = ("png", "svg")
+NAV_LOCATION_ID = "nav-location"
+
+_results_dir: Path | None = None
+
+
+def set_results_dir(results_dir: str | Path) -> None:
+    """Point the dashboard at a results directory (``create_app`` does this)."""
+    global _results_dir
+    _results_dir = Path(results_dir)
+
+
+def current_data() -> DashboardData:
+    """The runs and asv results of the configured results directory, as of now."""
+    if _results_dir is None:
+        raise RuntimeError("the dashboard has no results directory: build it with create_app()")
+    return load_data(_results_dir)
+
+
+def export_config(filename: str, fmt: str = "png") -> dict:
+    """``dcc.Graph`` config whose camera button saves the plot as ``fmt`` (png or svg)."""
+    return {"displaylogo": False, "responsive": True,
+            "toImageButtonOptions": {"format": fmt if fmt in EXPORT_FORMATS else "png",
+                                     "filename": filename, "scale": 2}}
+
+
+def graph(graph_id: str, height: str | None = None) -> dcc.Graph:
+    """A graph filled by a callback, saved under the name ``nqsbench-<graph_id>``."""
+    style = {"height": height} if height else {}
+    return dcc.Graph(id=graph_id, config=export_config(f"nqsbench-{graph_id}"), style=style)
+
+
+def register_export(*graph_ids: str) -> None:
+    """Keep the graphs' save-as format in step with the format chosen in the header."""
+
+    @callback(*[Output(graph_id, "config") for graph_id in graph_ids],
+              Input(EXPORT_FORMAT_ID, "value"))
+    def _set_format(fmt: str):
+        configs = [export_config(f"nqsbench-{graph_id}", fmt) for graph_id in graph_ids]
+        return configs if len(configs) > 1 else configs[0]
+
+
+def empty_results(results_dir: Path) -> html.Div:
+    """What an empty or missing results directory shows: how to produce results."""
+    return html.Div(id="empty-results", className="notice", children=[
+        html.H3("No results yet"),
+        html.P(["There are no run records in ", html.Code(str(results_dir / "runs")), "."]),
+        html.P("Produce some, then reload this page:"),
+        html.Pre("nqsbench run              # the smoke matrix: about 3 minutes on a laptop CPU\n"
+                 "nqsbench run --matrix quick\n"
+                 "nqsbench dashboard --results DIR   # if your results live elsewhere"),
+        html.P(["Per-commit benchmarks come from ", html.Code("asv run"),
+                " (see the README's asv section)."]),
+    ])
+
+
+def notice(text: str | list, element_id: str | None = None) -> html.Div:
+    """A short explanatory box."""
+    return html.Div(text, className="notice", **({"id": element_id} if element_id else {}))
+
+
+def problems_banner(data: DashboardData) -> html.Div:
+    """A visible warning naming each record file that was skipped."""
+    problems = list(data.problems) + ([data.asv_problem] if data.asv_problem else [])
+    if not problems:
+        return html.Div(id="problems-banner", hidden=True)
+    return html.Div(id="problems-banner", className="warning", children=[
+        html.Strong(f"{len(problems)} file(s) skipped: "),
+        html.Ul([html.Li(problem) for problem in problems]),
+    ])
+
+
+def field(label: str, control) -> html.Label:
+    """A labelled control for a page's filter bar."""
+    return html.Label([html.Span(label, className="field-label"), control], className="field")
+
+
+def system_value(L: int, J2: float) -> str:
+    """The dropdown value of a (L, J2/J1) system."""
+    return f"{L}|{J2:g}"
+
+
+def parse_system(value: str | None) -> tuple[int, float] | None:
+    """The (L, J2) of a :func:`system_value`, or ``None``."""
+    if not value or "|" not in value:
+        return None
+    L, J2 = value.split("|", 1)
+    return int(L), float(J2)
+
+
+def system_options(systems: list[tuple[int, float]]) -> list[dict[str, str]]:
+    """Dropdown options for (L, J2/J1) systems."""
+    return [{"label": f"L = {L}, J2/J1 = {J2:g}", "value": system_value(L, J2)}
+            for L, J2 in systems]

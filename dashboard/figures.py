@@ -1,0 +1,366 @@
+"""Pure figure builders: DataFrame (or record) in, ``plotly.graph_objects.Figure`` out.
+
+Nothing here imports Dash or reads files, and nothing computes a physics metric: the numbers come
+from the records and the loaders. Each function is unit-tested on the traces it returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.data import cell_label, flag_changes
+
+MODEL_COLOURS = {"T5": "#1f77b4", "Decoupled": "#d62728", "Factored": "#2ca02c", "RBM": "#7f7f7f"}
+MODEL_ORDER = ("T5", "Decoupled", "Factored", "RBM")
+DEVICE_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "triangle-down", "pentagon")
+PUBLISHED_SYMBOL = "star"
+FRONT_COLOUR = "rgba(60, 60, 60, 0.55)"
+NUMERICAL_ZERO = 1e-9  # input dependence below this is rounding (records keep 6 decimals)
+COST_AXES = {
+    "n_parameters": "parameters",
+    "seconds_per_step": "seconds per step",
+}
+REGRESSION_METRICS = (
+    ("seconds_per_step", "seconds per step", True),
+    ("energy_error", "relative energy error", True),
+    ("parameters", "parameters", False),
+)
+LAYOUT_DEFAULTS: dict[str, Any] = {
+    "template": "plotly_white",
+    "margin": {"l": 60, "r": 20, "t": 90, "b": 50},
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    "hoverlabel": {"align": "left"},
+}
+
+
+def model_colour(name: str) -> str:
+    """The colour of a model (attention type) in every figure."""
+    return MODEL_COLOURS.get(name, "#9467bd")
+
+
+def message_figure(text: str) -> go.Figure:
+    """An empty figure that shows ``text`` in its middle (no data yet, nothing selected...)."""
+    figure = go.Figure()
+    figure.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                          font={"size": 15})
+    figure.update_layout(**LAYOUT_DEFAULTS, xaxis={"visible": False}, yaxis={"visible": False})
+    return figure
+
+
+def pareto_front(frame: pd.DataFrame, x: str, y: str) -> pd.Series:
+    """Which rows are on the Pareto front of minimal ``x`` (cost) and minimal ``y`` (error).
+
+    A row is on the front when no other row is at least as good in both and better in one. Rows
+    with a missing or non-finite ``x`` or ``y`` are never on it.
+
+    Returns:
+        A boolean Series aligned with ``frame``'s index.
+    """
+    on_front = pd.Series(False, index=frame.index)
+    values = frame[[x, y]].apply(pd.to_numeric, errors="coerce")
+    finite = values[np.isfinite(values).all(axis=1)]
+    best_y = math.inf
+    for index, row in finite.sort_values([x, y]).iterrows():
+        if row[y] < best_y:
+            on_front[index] = True
+            best_y = row[y]
+    return on_front
+
+
+def _hover_run(row: pd.Series) -> str:
+    signed = row["relative_error"]
+    below = " (below the reference)" if signed < 0 else ""
+    lines = [
+        f"<b>{row['model_name']}</b>  L={row['L']}  J2/J1={row['J2']:g}",
+        f"layers={row['layers']}  d={row['d']}  heads={row['heads']}  patch={row['patch']}",
+        f"samples={row['samples']}  steps={row['steps']}  dtype={row['dtype']}",
+        f"E/N = {row['energy']:.6f} ± {row['energy_error']:.1e}",
+        f"relative error = {signed:.3e}{below}",
+        f"parameters = {int(row['n_parameters']):,}   s/step = {row['seconds_per_step']:.3g}",
+        f"commit {str(row['commit'])[:8]}{'-dirty' if row['dirty'] else ''} · {row['device']}",
+        f"finished {str(row['finished_at'])[:16].replace('T', ' ')} UTC",
+        "<i>click for the run's detail</i>",
+    ]
+    return "<br>".join(lines)
+
+
+def _hover_published(row: pd.Series) -> str:
+    lines = [f"<b>published: {row['label']}</b>  L={row['L']}  J2/J1={row['J2']:g}",
+             f"E/N = {row['energy']:.6f}",
+             f"relative error = {row['relative_error']:.3e} vs {row['reference_id']}"]
+    if pd.notna(row.get("n_parameters")):
+        lines.append(f"parameters = {int(row['n_parameters']):,}")
+    if pd.notna(row.get("seconds_per_step")):
+        lines.append(f"s/step = {row['seconds_per_step']:.3g} on {row['device']} ({row['cost']})")
+    lines.append(str(row["citation"]))
+    return "<br>".join(lines)
+
+
+def accuracy_cost_figure(runs: pd.DataFrame, published: pd.DataFrame, cost: str) -> go.Figure:
+    """Relative energy error (log) against a cost (log), one colour per model.
+
+    Args:
+        runs: completed runs, with ``model_name``, ``relative_error``,
+            ``relative_error_uncertainty``, ``run`` and the cost column.
+        published: rows of :func:`dashboard.data.published_points` to overlay (stars).
+        cost: ``"n_parameters"`` or ``"seconds_per_step"``.
+
+    Returns:
+        One scatter trace per (model, device) with ``customdata`` = run id; the absolute relative
+        error is plotted (open markers where the energy is below the reference). Dashed lines join
+        the Pareto front of each device (parameters do not depend on the device, so on that axis
+        there is one front); published results are star markers. With no plottable point the figure
+        says so.
+    """
+    title = f"Relative energy error against {COST_AXES[cost]}"
+    runs = runs[np.isfinite(pd.to_numeric(runs["relative_error"], errors="coerce"))
+                & np.isfinite(pd.to_numeric(runs[cost], errors="coerce"))].copy()
+    published = published[published["relative_error"].notna()
+                          & published[cost].notna()].copy() if not published.empty else published
+    if runs.empty and published.empty:
+        return message_figure("No run with a reference energy matches these filters.")
+    figure = go.Figure()
+    runs["abs_error"] = runs["relative_error"].abs()
+    devices = sorted(runs["device"].dropna().unique())
+    symbols = {device: DEVICE_SYMBOLS[i % len(DEVICE_SYMBOLS)] for i, device in enumerate(devices)}
+    front_groups = [("all", runs)] if cost == "n_parameters" else list(runs.groupby("device"))
+    for name, group in front_groups:
+        front = group[pareto_front(group, cost, "abs_error")].sort_values(cost)
+        figure.add_trace(go.Scatter(
+            x=front[cost], y=front["abs_error"], mode="lines+markers",
+            line={"dash": "dash", "color": FRONT_COLOUR},
+            marker={"symbol": "circle-open", "size": 20, "color": FRONT_COLOUR, "line": {"width": 2}},
+            line_shape="hv", name="Pareto front" + ("" if name == "all" else f" ({name})"),
+            hoverinfo="skip", legendgroup="front"))
+    for model in _ordered(runs["model_name"].unique()):
+        for device in devices:
+            group = runs[(runs["model_name"] == model) & (runs["device"] == device)]
+            if group.empty:
+                continue
+            below = group["relative_error"] < 0
+            figure.add_trace(go.Scatter(
+                x=group[cost], y=group["abs_error"], mode="markers",
+                name=model if len(devices) == 1 else f"{model} · {device}",
+                legendgroup=model,
+                marker={"color": model_colour(model), "size": 11,
+                        "symbol": [symbols[device] + ("-open" if b else "") for b in below],
+                        "line": {"width": 1, "color": "white"}},
+                error_y={"type": "data", "array": group["relative_error_uncertainty"].abs(),
+                         "visible": True, "thickness": 1.2, "width": 3},
+                customdata=group["run"], hovertext=group.apply(_hover_run, axis=1),
+                hovertemplate="%{hovertext}<extra></extra>"))
+    if not published.empty:
+        published = published.assign(abs_error=published["relative_error"].abs())
+        figure.add_trace(go.Scatter(
+            x=published[cost], y=published["abs_error"], mode="markers", name="published",
+            marker={"symbol": PUBLISHED_SYMBOL, "size": 15, "line": {"width": 1.5, "color": "black"},
+                    "color": [model_colour(name) for name in published["model_name"]]},
+            error_y={"type": "data", "array": published["relative_error_uncertainty"],
+                     "visible": True, "thickness": 1, "width": 2, "color": "black"},
+            hovertext=published.apply(_hover_published, axis=1),
+            hovertemplate="%{hovertext}<extra></extra>"))
+    figure.update_layout(**LAYOUT_DEFAULTS, clickmode="event",
+                         title={"text": title, "x": 0, "y": 0.98, "font": {"size": 14}})
+    figure.update_xaxes(type="log", title=COST_AXES[cost])
+    figure.update_yaxes(type="log", title="|E − E_ref| / |E_ref|", exponentformat="power", dtick="D2")
+    return figure
+
+
+def _ordered(names: Sequence[str]) -> list[str]:
+    order = {name: i for i, name in enumerate(MODEL_ORDER)}
+    return sorted(names, key=lambda name: (order.get(name, len(order)), name))
+
+
+def regression_figure(asv: pd.DataFrame, threshold: float) -> go.Figure:
+    """Seconds per step, energy error and parameters of every benchmark cell across commits.
+
+    Args:
+        asv: ``load_asv_results`` rows of one machine (and environment).
+        threshold: relative change between consecutive commits that is marked (e.g. 0.1).
+
+    Returns:
+        Three rows of subplots sharing the commit axis (commits in date order, labelled by
+        their short hash); one line per cell; red crosses where a value moved by more than
+        ``threshold`` from the previous commit.
+    """
+    asv = asv[asv["metric"].isin([metric for metric, _, _ in REGRESSION_METRICS])]
+    if asv.empty:
+        return message_figure("No asv results for this machine.")
+    commits = (asv[["commit", "commit_date"]].drop_duplicates("commit")
+               .sort_values("commit_date", kind="stable"))
+    position = {commit: i for i, commit in enumerate(commits["commit"])}
+    figure = make_subplots(rows=len(REGRESSION_METRICS), cols=1, shared_xaxes=True,
+                           vertical_spacing=0.06,
+                           subplot_titles=[title for _, title, _ in REGRESSION_METRICS])
+    cells = sorted({cell_label(p) for p in asv["params"]})
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+               "#17becf", "#bcbd22", "#7f7f7f"]
+    colours = {cell: palette[i % len(palette)] for i, cell in enumerate(cells)}
+    for row, (metric, title, log) in enumerate(REGRESSION_METRICS, start=1):
+        rows = asv[asv["metric"] == metric].assign(cell=lambda f: f["params"].map(cell_label))
+        for cell in cells:
+            series = rows[rows["cell"] == cell].assign(x=lambda f: f["commit"].map(position))
+            series = series.sort_values("x")
+            if series.empty:
+                continue
+            hover = [f"<b>{cell}</b><br>{title} = {value:.4g} {unit or ''}<br>commit {commit[:8]}"
+                     f"<br>{pd.Timestamp(date):%Y-%m-%d %H:%M} UTC"
+                     for value, unit, commit, date in zip(series["value"], series["unit"],
+                                                          series["commit"], series["commit_date"],
+                                                          strict=True)]
+            figure.add_trace(go.Scatter(
+                x=series["x"], y=series["value"], mode="lines+markers", name=cell,
+                legendgroup=cell, showlegend=row == 1, line={"color": colours[cell]},
+                hovertext=hover, hovertemplate="%{hovertext}<extra></extra>"), row=row, col=1)
+            flagged = series[flag_changes(series["value"], threshold)]
+            if not flagged.empty:
+                figure.add_trace(go.Scatter(
+                    x=flagged["x"], y=flagged["value"], mode="markers",
+                    name=f"change > {threshold:.0%}", legendgroup="flag", showlegend=False,
+                    marker={"symbol": "x", "size": 14, "color": "red", "line": {"width": 1}},
+                    hoverinfo="skip"), row=row, col=1)
+        figure.update_yaxes(type="log" if log else "linear", row=row, col=1)
+    figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"change > {threshold:.0%}",
+                                marker={"symbol": "x", "size": 12, "color": "red"}))
+    figure.update_xaxes(tickmode="array", tickvals=list(position.values()),
+                        ticktext=[commit[:8] for commit in position], title_text="commit",
+                        row=len(REGRESSION_METRICS), col=1)
+    figure.update_layout(**{**LAYOUT_DEFAULTS, "margin": {"l": 60, "r": 20, "t": 80, "b": 50}},
+                         height=760, hovermode="closest")
+    return figure
+
+
+def training_figure(record: dict[str, Any]) -> go.Figure:
+    """A run's training: relative error (log) or energy, acceptance and seconds per step.
+
+    The first panel is the relative error against the record's reference on a log scale, as in
+    the paper's figure 2, with a band of one standard error; without a reference it is the energy
+    per site. Failed runs have no trace and get a message figure.
+    """
+    trace = record.get("trace")
+    if not trace or not trace.get("step"):
+        failure = record.get("failure") or {}
+        return message_figure(f"No training trace: the run failed at step {failure.get('step')} "
+                              f"({failure.get('reason', 'unknown reason')}).")
+    steps = np.asarray(trace["step"])
+    energy = np.asarray(trace["energy"], dtype=float)
+    error = np.asarray(trace["error"], dtype=float)
+    reference = (record.get("metrics") or {}).get("reference")
+    figure = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
+                           row_heights=[0.55, 0.22, 0.23],
+                           subplot_titles=["relative energy error" if reference else "energy per site",
+                                           "acceptance", "seconds per step"])
+    if reference:
+        scale = abs(reference["energy_per_site"])
+        y = (energy - reference["energy_per_site"]) / scale
+        band = error / scale
+        label = "|E − E_ref| / |E_ref|"
+        figure.add_trace(go.Scatter(x=steps, y=np.abs(y), mode="lines", name="relative error",
+                                    line={"color": "#1f77b4"},
+                                    customdata=np.stack([y, band], axis=1),
+                                    hovertemplate="step %{x}<br>relative error %{customdata[0]:.3e}"
+                                                  " ± %{customdata[1]:.1e}<extra></extra>"),
+                         row=1, col=1)
+        figure.add_trace(go.Scatter(x=np.concatenate([steps, steps[::-1]]),
+                                    y=np.concatenate([np.abs(y) + band, np.abs(np.abs(y) - band)[::-1]]),
+                                    fill="toself", mode="none", fillcolor="rgba(31,119,180,0.18)",
+                                    name="± one standard error", hoverinfo="skip"), row=1, col=1)
+        figure.update_yaxes(type="log", title_text=label, exponentformat="power", row=1, col=1)
+    else:
+        figure.add_trace(go.Scatter(x=steps, y=energy, mode="lines", name="E/N",
+                                    error_y={"type": "data", "array": error, "visible": True}),
+                         row=1, col=1)
+        figure.update_yaxes(title_text="E / N", row=1, col=1)
+    figure.add_trace(go.Scatter(x=steps, y=trace["acceptance"], mode="lines", name="acceptance",
+                                line={"color": "#2ca02c"}), row=2, col=1)
+    figure.add_trace(go.Scatter(x=steps, y=trace["seconds"], mode="lines", name="seconds per step",
+                                line={"color": "#ff7f0e"}), row=3, col=1)
+    figure.update_yaxes(title_text="s", row=3, col=1)
+    figure.update_xaxes(title_text="optimisation step", row=3, col=1)
+    figure.update_layout(**LAYOUT_DEFAULTS, height=640, hovermode="x unified", showlegend=False)
+    return figure
+
+
+def attention_figure(maps: np.ndarray, title: str) -> go.Figure:
+    """Heatmaps of attention weights, one panel per (layer, head).
+
+    Args:
+        maps: (layers, heads, patches, patches) weights for one input configuration.
+        title: the figure title.
+
+    Returns:
+        A grid of heatmaps, rows = layers, columns = heads, on one shared colour scale.
+    """
+    maps = np.asarray(maps, dtype=float)
+    layers, heads = maps.shape[:2]
+    figure = make_subplots(rows=layers, cols=heads, horizontal_spacing=0.02, vertical_spacing=0.06,
+                           subplot_titles=[f"layer {layer + 1} · head {head + 1}"
+                                           for layer in range(layers) for head in range(heads)])
+    top = float(maps.max()) if maps.size else 1.0
+    for layer in range(layers):
+        for head in range(heads):
+            figure.add_trace(go.Heatmap(
+                z=maps[layer, head], zmin=0.0, zmax=top, colorscale="Viridis",
+                showscale=layer == 0 and head == heads - 1,
+                colorbar={"title": {"text": "weight"}, "len": 0.8},
+                hovertemplate=f"layer {layer + 1} head {head + 1}<br>query patch %{{y}}"
+                              "<br>key patch %{x}<br>weight %{z:.4f}<extra></extra>"),
+                row=layer + 1, col=head + 1)
+            panel_index = layer * heads + head + 1
+            figure.update_yaxes(scaleanchor=f"x{panel_index if panel_index > 1 else ''}",
+                                row=layer + 1, col=head + 1)
+    figure.update_xaxes(showticklabels=False)
+    figure.update_yaxes(showticklabels=False, autorange="reversed")
+    panel = max(140, min(260, 1100 // max(heads, 1)))
+    figure.update_layout(**{**LAYOUT_DEFAULTS, "margin": {"l": 30, "r": 30, "t": 70, "b": 20}},
+                         title={"text": title, "x": 0, "font": {"size": 14}},
+                         height=70 + panel * layers)
+    return figure
+
+
+def format_dependence(value: float) -> str:
+    """An input-dependence number for people: ``0.34``, or ``0`` below rounding level."""
+    return "0" if value < NUMERICAL_ZERO else f"{value:.2g}"
+
+
+def input_dependence_figure(frame: pd.DataFrame) -> go.Figure:
+    """How much attention maps depend on the input, at initialisation and at the end, per run.
+
+    Args:
+        frame: one row per run with ``label``, ``model_name``, ``initial`` and ``final`` (the
+            ``suite.snapshots.input_dependence`` numbers).
+
+    Returns:
+        Grouped bars (initial, final) per run on a log axis; factored attention is exactly 0
+        (input-independent by construction; below ``NUMERICAL_ZERO`` is rounding) and is drawn
+        as a text label instead of a bar.
+    """
+    if frame.empty:
+        return message_figure("No run with attention snapshots matches these filters.")
+    figure = go.Figure()
+    for stage, colour in (("initial", "#c7c7c7"), ("final", "#1f77b4")):
+        values = frame[stage].astype(float)
+        zero = values < NUMERICAL_ZERO
+        figure.add_trace(go.Bar(
+            x=frame["label"], y=values.where(~zero), name=f"{stage}",
+            marker_color=colour,
+            text=["" if z else format_dependence(v) for v, z in zip(values, zero, strict=True)],
+            textposition="outside",
+            hovertemplate="%{x}<br>" + stage + " input dependence %{y:.3g}<extra></extra>"))
+    for label in frame.loc[(frame["initial"] < NUMERICAL_ZERO) & (frame["final"] < NUMERICAL_ZERO),
+                           "label"]:
+        figure.add_annotation(x=label, y=0, yref="paper", yanchor="bottom", showarrow=False,
+                              text="0: input-independent")
+    figure.update_layout(**LAYOUT_DEFAULTS, barmode="group", height=380,
+                         title={"text": "Input dependence of the attention maps", "x": 0,
+                                "font": {"size": 14}})
+    figure.update_yaxes(type="log", title_text="relative spread over inputs",
+                        exponentformat="power")
+    return figure

@@ -1,0 +1,133 @@
+"""Accuracy against cost: relative energy error against parameters and seconds per step.
+
+Our runs beside the published results (the paper's Table 1), one colour per attention type, with
+the Pareto front of each axis. Clicking one of our points opens its run detail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, callback, ctx, dcc, html, no_update
+
+from dashboard import components, figures
+from dashboard.data import DashboardData, published_points, systems
+
+PARAMS_GRAPH = "accuracy-params-graph"
+SECONDS_GRAPH = "accuracy-seconds-graph"
+
+
+def layout(system: str | None = None, **_query: Any) -> html.Div:
+    """The page; ``?system=L|J2`` preselects a lattice and coupling."""
+    data = components.current_data()
+    completed = data.completed
+    if completed.empty:
+        return components.empty_results(data.results_dir)
+    found = systems(completed)
+    options = components.system_options(found)
+    values = [option["value"] for option in options]
+    layers = sorted(int(n) for n in completed["layers"].unique())
+    devices = sorted(completed["device"].dropna().unique())
+    return html.Div([
+        html.H2("Accuracy versus cost"),
+        html.P(className="lead", children=(
+            "Relative energy error against the cited reference (log scale, one standard error "
+            "bars) for one lattice and coupling. Open markers lie below the reference (statistical "
+            "noise, or a variational reference). Stars are published results; dashed lines the "
+            "Pareto front. Seconds are only comparable on one device. Click a point for its run.")),
+        html.Div(className="filters", children=[
+            components.field("Lattice and coupling", dcc.Dropdown(
+                id="accuracy-system", options=options, clearable=False,
+                value=system if system in values else values[0])),
+            components.field("Layers", dcc.Checklist(
+                id="accuracy-layers", options=layers, value=layers, inline=True)),
+            components.field("Devices", dcc.Dropdown(
+                id="accuracy-devices", options=devices, value=devices, multi=True)),
+            components.field("Overlay", dcc.Checklist(
+                id="accuracy-published", options=[{"label": "published results",
+                                                   "value": "published"}],
+                value=["published"])),
+        ]),
+        html.Div(id="accuracy-summary", className="notice"),
+        html.Div(className="grid-2", children=[
+            html.Div(components.graph(PARAMS_GRAPH, "520px"), className="card"),
+            html.Div(components.graph(SECONDS_GRAPH, "520px"), className="card"),
+        ]),
+    ])
+
+
+def select_runs(data: DashboardData, system: str | None, layers: list[int] | None,
+                devices: list[str] | None) -> pd.DataFrame:
+    """The completed runs of a system, depth and devices."""
+    runs = data.completed
+    chosen = components.parse_system(system)
+    if chosen is None:
+        return runs.iloc[0:0]
+    L, J2 = chosen
+    keep = (runs["L"] == L) & ((runs["J2"] - J2).abs() < 1e-12)
+    keep &= runs["layers"].isin(layers or []) & runs["device"].isin(devices or [])
+    return runs[keep]
+
+
+def select_published(system: str | None, layers: list[int] | None) -> pd.DataFrame:
+    """The published results for a system (those with a depth only at a selected depth)."""
+    published = published_points()
+    chosen = components.parse_system(system)
+    if chosen is None:
+        return published.iloc[0:0]
+    L, J2 = chosen
+    keep = (published["L"] == L) & ((published["J2"] - J2).abs() < 1e-12)
+    keep &= published["layers"].isna() | published["layers"].isin(layers or [])
+    return published[keep]
+
+
+def summary(runs: pd.DataFrame, published: pd.DataFrame) -> str:
+    """One line on what the figures show."""
+    plotted = runs["relative_error"].notna().sum()
+    missing = len(runs) - plotted
+    text = f"{plotted} run(s) plotted"
+    if missing:
+        text += f"; {missing} without a reference energy left out"
+    if not published.empty:
+        text += f"; {len(published)} published result(s) for this system"
+    reference = runs.dropna(subset=["reference_id"])
+    if not reference.empty:
+        first = reference.iloc[0]
+        text += (f". Reference: {first['reference_energy']:.10g} "
+                 f"({first['reference_kind']}, {first['reference_id']})")
+    return text + "."
+
+
+@callback(Output(PARAMS_GRAPH, "figure"), Output(SECONDS_GRAPH, "figure"),
+          Output("accuracy-summary", "children"),
+          Input("accuracy-system", "value"), Input("accuracy-layers", "value"),
+          Input("accuracy-devices", "value"), Input("accuracy-published", "value"))
+def update_figures(system: str | None, layers: list[int] | None, devices: list[str] | None,
+                   overlay: list[str] | None):
+    """Both figures and the summary line for the chosen filters."""
+    runs = select_runs(components.current_data(), system, layers, devices)
+    published = select_published(system, layers)
+    shown = published if overlay and "published" in overlay else published.iloc[0:0]
+    return (figures.accuracy_cost_figure(runs, shown, "n_parameters"),
+            figures.accuracy_cost_figure(runs, shown, "seconds_per_step"),
+            summary(runs, shown))
+
+
+def run_href(click_data: dict | None) -> str | None:
+    """The run-detail URL of a clicked point, or ``None`` for a point that is not one of ours."""
+    points = (click_data or {}).get("points") or []
+    run_id = points[0].get("customdata") if points else None
+    return f"/run?id={run_id}" if isinstance(run_id, str) and run_id else None
+
+
+@callback(Output(components.NAV_LOCATION_ID, "href", allow_duplicate=True),
+          Input(PARAMS_GRAPH, "clickData"), Input(SECONDS_GRAPH, "clickData"),
+          prevent_initial_call=True)
+def open_run(params_click: dict | None, seconds_click: dict | None):
+    """Go to the run detail of the point just clicked."""
+    clicked = seconds_click if ctx.triggered_id == SECONDS_GRAPH else params_click
+    return run_href(clicked) or no_update
+
+
+components.register_export(PARAMS_GRAPH, SECONDS_GRAPH)

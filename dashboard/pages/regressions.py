@@ -1,0 +1,98 @@
+"""Per-commit regressions: asv's seconds per step, energy error and parameters across commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import components, figures
+from dashboard.data import cell_label, regression_changes
+
+GRAPH = "regressions-graph"
+DEFAULT_THRESHOLD_PERCENT = 10
+
+
+def machine_value(machine: str, environment: str) -> str:
+    """The dropdown value of an asv machine and environment."""
+    return f"{machine}|{environment}"
+
+
+def layout(**_query: Any) -> html.Div:
+    """The page: a machine selector, a threshold, the figure and the list of flagged changes."""
+    data = components.current_data()
+    asv = data.asv
+    if asv.empty:
+        return html.Div([
+            html.H2("Per-commit regressions"),
+            components.notice([
+                html.P(["No asv results in ", html.Code(str(data.results_dir / "asv")), "."]),
+                html.Pre("asv machine --yes\nasv run --python=same   # this checkout\n"
+                         "asv run main~5..main    # a history of commits"),
+                html.P("See the README's asv section for the GPU and paper profiles."),
+            ], element_id="empty-asv"),
+        ])
+    pairs = asv[["machine", "environment"]].drop_duplicates().sort_values(["machine", "environment"])
+    options = [{"label": f"{m} · {e}", "value": machine_value(m, e)} for m, e in pairs.itertuples(
+        index=False)]
+    cells = sorted({cell_label(p) for p in asv["params"]})
+    return html.Div([
+        html.H2("Per-commit regressions"),
+        html.P(className="lead", children=(
+            "asv's tracked metrics of every benchmark cell, commit by commit (in commit-date order; "
+            "hover for the hash and date). Red crosses mark a change larger than the threshold "
+            "from the previous commit. Seconds are compared on one machine only.")),
+        html.Div(className="filters", children=[
+            components.field("Machine and environment", dcc.Dropdown(
+                id="regressions-machine", options=options, value=options[0]["value"],
+                clearable=False)),
+            components.field("Mark changes above (%)", dcc.Input(
+                id="regressions-threshold", type="number", min=0, max=1000, step=1,
+                value=DEFAULT_THRESHOLD_PERCENT, debounce=True)),
+            components.field("Cells", dcc.Dropdown(id="regressions-cells", options=cells,
+                                                   value=cells, multi=True)),
+        ]),
+        html.Div(components.graph(GRAPH), className="card"),
+        html.H3("Changes above the threshold"),
+        html.Div(id="regressions-changes"),
+    ])
+
+
+def select_asv(asv: pd.DataFrame, machine: str | None, cells: list[str] | None) -> pd.DataFrame:
+    """The rows of one machine and environment, restricted to the chosen cells."""
+    if not machine or "|" not in machine:
+        return asv.iloc[0:0]
+    name, environment = machine.split("|", 1)
+    rows = asv[(asv["machine"] == name) & (asv["environment"] == environment)]
+    labels = rows["params"].map(cell_label)
+    return rows[labels.isin(cells or [])]
+
+
+def changes_table(changes: pd.DataFrame) -> html.Div:
+    """The flagged changes as a small HTML table (or a sentence when there are none)."""
+    if changes.empty:
+        return components.notice("No change above the threshold between consecutive commits.")
+    header = html.Tr([html.Th(h) for h in ("metric", "cell", "commit", "date", "before", "after",
+                                           "change")])
+    rows = [html.Tr([html.Td(row.metric), html.Td(row.cell), html.Td(html.Code(row.commit[:8])),
+                     html.Td(f"{pd.Timestamp(row.commit_date):%Y-%m-%d}"),
+                     html.Td(f"{row.previous:.4g}"), html.Td(f"{row.value:.4g}"),
+                     html.Td(f"{row.change:+.1%}")])
+            for row in changes.itertuples()]
+    return html.Div(html.Table([html.Thead(header), html.Tbody(rows)]), className="paper-table")
+
+
+@callback(Output(GRAPH, "figure"), Output("regressions-changes", "children"),
+          Input("regressions-machine", "value"), Input("regressions-threshold", "value"),
+          Input("regressions-cells", "value"))
+def update(machine: str | None, threshold_percent: float | None, cells: list[str] | None):
+    """The figure and the change list for a machine, a threshold (percent) and cells."""
+    threshold = (DEFAULT_THRESHOLD_PERCENT if threshold_percent is None else threshold_percent) / 100
+    rows = select_asv(components.current_data().asv, machine, cells)
+    tracked = rows[rows["metric"].isin([m for m, _, _ in figures.REGRESSION_METRICS])]
+    changes = regression_changes(tracked, threshold)
+    return figures.regression_figure(rows, threshold), changes_table(changes)
+
+
+components.register_export(GRAPH)

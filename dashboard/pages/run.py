@@ -1,0 +1,96 @@
+"""One run: its training curves (the paper's figure 2), its numbers and its full record."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import components, figures
+from dashboard.data import read_run, run_options
+from suite.formatting import format_with_error
+
+GRAPH = "run-training-graph"
+
+
+def layout(id: str | None = None, **_query: Any) -> html.Div:  # noqa: A002 (the URL's ?id=)
+    """The page; ``?id=<run id>`` (a record file stem) selects the run, else the newest."""
+    data = components.current_data()
+    if data.runs.empty:
+        return components.empty_results(data.results_dir)
+    options = run_options(data.runs)
+    values = [option["value"] for option in options]
+    return html.Div([
+        html.H2("Run detail"),
+        html.Div(className="filters", children=[
+            components.field("Run", dcc.Dropdown(
+                id="run-select", options=options, clearable=False,
+                value=id if id in values else values[0], style={"minWidth": "640px"})),
+        ]),
+        html.Div(id="run-summary"),
+        html.Div(components.graph(GRAPH), className="card"),
+        html.Details([html.Summary("Full record (JSON)"), html.Pre(id="run-record")],
+                     style={"marginTop": "10px"}),
+    ])
+
+
+def _item(name: str, value: str) -> html.Div:
+    return html.Div([html.Span(value, className="value"), html.Span(name, className="name")])
+
+
+def summary(record: dict[str, Any], run_id: str) -> list:
+    """The run's headline numbers and provenance, and a link to its attention maps."""
+    git, environment = record.get("git", {}), record.get("environment", {})
+    items = [_item("status", record["status"]), _item("cell", record["cell_id"]),
+             _item("device", str(environment.get("device"))),
+             _item("commit", f"{str(git.get('commit'))[:8]}{'-dirty' if git.get('dirty') else ''}"),
+             _item("finished (UTC)", str(record.get("finished_at"))[:19].replace("T", " "))]
+    metrics = record.get("metrics")
+    if metrics:
+        reference = metrics.get("reference") or {}
+        items += [
+            _item("E / N", format_with_error(metrics["energy_per_site"], metrics["energy_error"])),
+            _item("relative error", "n/a" if metrics.get("relative_error") is None
+                  else f"{metrics['relative_error']:.3e}"),
+            _item("reference", f"{reference.get('energy_per_site', 'none')} "
+                               f"({reference.get('kind', '-')})"),
+            _item("V-score", f"{metrics['v_score']:.2e}"),
+            _item("parameters", f"{metrics['n_parameters']:,}"),
+            _item("s / step", f"{metrics['seconds_per_step']:.3g}"),
+            _item("compile", f"{metrics['compile_seconds']:.1f} s"),
+            _item("total", f"{metrics['total_seconds']:.0f} s"),
+            _item("acceptance", f"{metrics['acceptance']:.3f}"),
+        ]
+    failure = record.get("failure")
+    parts: list = [html.Div(items, className="summary")]
+    if failure:
+        parts.append(html.Div(f"Failed at step {failure.get('step')}: {failure.get('reason')}",
+                              className="warning"))
+    if record.get("attention"):
+        parts.append(dcc.Link("Attention maps of this run →", href=f"/attention?id={run_id}"))
+    return parts
+
+
+def record_text(record: dict[str, Any]) -> str:
+    """The record as indented JSON, attention arrays replaced by their shapes."""
+    shown = dict(record)
+    if "attention" in shown:
+        shown["attention"] = {key: f"<array of shape {np.shape(value)}>"
+                              for key, value in shown["attention"].items()}
+    return json.dumps(shown, indent=1)
+
+
+@callback(Output(GRAPH, "figure"), Output("run-summary", "children"),
+          Output("run-record", "children"), Input("run-select", "value"))
+def update(run_id: str | None):
+    """The figure, summary and record text of the chosen run."""
+    record = read_run(components.current_data(), run_id)
+    if record is None:
+        message = f"No readable record for run {run_id!r}."
+        return figures.message_figure(message), components.notice(message), ""
+    return figures.training_figure(record), summary(record, run_id), record_text(record)
+
+
+components.register_export(GRAPH)
