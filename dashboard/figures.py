@@ -64,7 +64,7 @@ def pareto_front(frame: pd.DataFrame, x: str, y: str) -> pd.Series:
         A boolean Series aligned with ``frame``'s index.
     """
     on_front = pd.Series(False, index=frame.index)
-    values = frame[[x, y]].apply(pd.to_numeric, errors="coerce")
+    values = frame[[x, y]].apply(pd.to_numeric, errors="coerce").astype(float)
     finite = values[np.isfinite(values).all(axis=1)]
     best_y = math.inf
     for index, row in finite.sort_values([x, y]).iterrows():
@@ -120,8 +120,7 @@ def accuracy_cost_figure(runs: pd.DataFrame, published: pd.DataFrame, cost: str)
         says so.
     """
     title = f"Relative energy error against {COST_AXES[cost]}"
-    runs = runs[np.isfinite(pd.to_numeric(runs["relative_error"], errors="coerce"))
-                & np.isfinite(pd.to_numeric(runs[cost], errors="coerce"))].copy()
+    runs = runs[_finite(runs["relative_error"]) & _finite(runs[cost])].copy()
     published = published[published["relative_error"].notna()
                           & published[cost].notna()].copy() if not published.empty else published
     if runs.empty and published.empty:
@@ -130,7 +129,8 @@ def accuracy_cost_figure(runs: pd.DataFrame, published: pd.DataFrame, cost: str)
     runs["abs_error"] = runs["relative_error"].abs()
     devices = sorted(runs["device"].dropna().unique())
     symbols = {device: DEVICE_SYMBOLS[i % len(DEVICE_SYMBOLS)] for i, device in enumerate(devices)}
-    front_groups = [("all", runs)] if cost == "n_parameters" else list(runs.groupby("device"))
+    front_groups = ([] if runs.empty else [("all", runs)] if cost == "n_parameters"
+                    else list(runs.groupby("device")))
     for name, group in front_groups:
         front = group[pareto_front(group, cost, "abs_error")].sort_values(cost)
         figure.add_trace(go.Scatter(
@@ -171,6 +171,10 @@ def accuracy_cost_figure(runs: pd.DataFrame, published: pd.DataFrame, cost: str)
     figure.update_xaxes(type="log", title=COST_AXES[cost])
     figure.update_yaxes(type="log", title="|E − E_ref| / |E_ref|", exponentformat="power", dtick="D2")
     return figure
+
+
+def _finite(column: pd.Series) -> pd.Series:
+    return np.isfinite(pd.to_numeric(column, errors="coerce").astype(float))
 
 
 def _ordered(names: Sequence[str]) -> list[str]:

@@ -1,0 +1,308 @@
+"""The dashboard's data layer, pure figure functions and callbacks (called as plain functions).
+
+The committed results (``results/runs``: the quick matrix; ``results/asv``: five commits of the
+smoke profile) are the fixture, copied with one corrupt record added.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from dashboard import components, create_app, figures
+from dashboard.data import (
+    attention_summary,
+    flag_changes,
+    load_data,
+    published_points,
+    read_run,
+    regression_changes,
+)
+from dashboard.pages import accuracy, attention, regressions, run, table
+from suite.references import load_published
+
+REPO = Path(__file__).resolve().parents[1]
+CORRUPT = "zzzzzzzzzzzz-20260101T000000Z-deadbeef.json"
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    """A copy of the committed results with one truncated record."""
+    directory = tmp_path / "results"
+    shutil.copytree(REPO / "results" / "runs", directory / "runs")
+    shutil.copytree(REPO / "results" / "asv", directory / "asv")
+    (directory / "runs" / CORRUPT).write_text('{"truncated')
+    create_app(directory)
+    return directory
+
+
+@pytest.fixture
+def data(results: Path):
+    return load_data(results)
+
+
+def _run_id(data, **where) -> str:
+    runs = data.completed
+    for key, value in where.items():
+        runs = runs[runs[key] == value]
+    return runs["run"].iloc[0]
+
+
+# --- data layer -------------------------------------------------------------------------------
+
+def test_corrupt_record_is_skipped_and_named(data):
+    assert len(data.runs) == 9
+    assert len(data.problems) == 1 and CORRUPT in data.problems[0]
+    banner = components.problems_banner(data)
+    assert CORRUPT in str(banner.children) and not getattr(banner, "hidden", False)
+
+
+def test_load_is_cached_until_the_directory_changes(results, data):
+    assert load_data(results) is data
+    extra = next((results / "runs").glob("8c5662968ca0-*.json"))
+    shutil.copy(extra, results / "runs" / ("8c5662968ca0-29990101T000000Z-00000000.json"))
+    again = load_data(results)
+    assert again is not data and len(again.runs) == 10
+
+
+def test_missing_results_directory_loads_empty(tmp_path):
+    empty = load_data(tmp_path / "nowhere")
+    assert empty.runs.empty and empty.asv.empty and not empty.problems
+
+
+def test_published_relative_error_is_against_our_reference():
+    points = published_points()
+    t5 = points[(points["L"] == 6) & (points["label"].str.startswith("ViT T5"))].iloc[0]
+    # Table 1: -0.503182 against the exact 6x6 energy -0.50380965 (Schulz et al. 1996)
+    assert t5["relative_error"] == pytest.approx((0.50380965 - 0.503182) / 0.50380965, rel=1e-12)
+    assert t5["model_name"] == "T5"
+
+
+def test_published_seconds_per_step_follow_from_the_published_wall_time():
+    checked = 0
+    for result in load_published():
+        match = re.match(r"([\d.]+) h for ([\d,]+) steps", result.cost or "")
+        if match:
+            hours, steps = float(match[1]), int(match[2].replace(",", ""))
+            assert result.seconds_per_step == pytest.approx(hours * 3600 / steps)
+            checked += 1
+    assert checked == 6
+
+
+def test_flag_changes_compares_with_the_previous_finite_value():
+    values = [1.0, 1.05, 1.2, math.nan, 1.2, 0.9, 0.0, 0.0]
+    assert flag_changes(values, 0.1).tolist() == [False, False, True, False, False, True, True,
+                                                  False]
+    assert not flag_changes([math.nan, 2.0], 0.0).any()
+
+
+def test_regression_changes_lists_the_measured_change(data):
+    machine = data.asv[data.asv["metric"] == "seconds_per_step"]
+    changes = regression_changes(machine, 0.10)
+    assert not changes.empty
+    for row in changes.itertuples():
+        assert abs(row.change) > 0.10
+        assert row.change == pytest.approx(row.value / row.previous - 1)
+    assert regression_changes(machine, 10.0).empty
+
+
+def test_attention_summary_factored_is_input_independent(data):
+    summary = attention_summary(data)
+    assert len(summary) == 9
+    factored = summary[summary["model_name"] == "Factored"]
+    assert (factored[["initial", "final"]] < figures.NUMERICAL_ZERO).all().all()
+    t5 = summary[summary["model_name"] == "T5"]
+    assert (t5["initial"] > 0.01).all()
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+def test_pareto_front_known_answer():
+    frame = pd.DataFrame({"cost": [1, 2, 2, 3, 4, np.nan, 5],
+                          "error": [0.5, 0.3, 0.2, 0.25, 0.1, 0.01, 0.1]})
+    assert figures.pareto_front(frame, "cost", "error").tolist() == [True, False, True, False, True,
+                                                                      False, False]
+
+
+def _trace(figure: go.Figure, name: str) -> go.Scatter:
+    return next(t for t in figure.data if t.name == name)
+
+
+def test_accuracy_figure_plots_absolute_relative_error_with_run_ids(data):
+    runs = data.completed[(data.completed["L"] == 4) & (data.completed["J2"] == 0.5)]
+    figure = figures.accuracy_cost_figure(runs, published_points().iloc[0:0], "n_parameters")
+    factored = _trace(figure, "Factored")
+    row = runs[runs["model_name"] == "Factored"].iloc[0]
+    assert list(factored.customdata) == [row["run"]]
+    assert factored.y[0] == pytest.approx(abs(row["relative_error"]))
+    assert factored.error_y.array[0] == pytest.approx(row["energy_error"] / abs(row["energy"]),
+                                                      rel=0.05)
+    assert figure.layout.xaxis.type == "log" and figure.layout.yaxis.type == "log"
+    front = _trace(figure, "Pareto front")
+    assert list(front.x) == [row["n_parameters"]]  # Factored: fewest parameters and best error
+
+
+def test_accuracy_figure_overlays_published_results():
+    published = published_points()
+    published = published[(published["L"] == 10) & (published["J2"] == 0.5)]
+    runs = pd.DataFrame(columns=["relative_error", "n_parameters", "seconds_per_step", "run",
+                                 "model_name", "device"])
+    by_params = figures.accuracy_cost_figure(runs, published, "n_parameters")
+    stars = _trace(by_params, "published")
+    assert len(stars.x) == published["n_parameters"].notna().sum() == 5
+    assert stars.marker.symbol == "star"
+    by_seconds = figures.accuracy_cost_figure(runs, published, "seconds_per_step")
+    assert len(_trace(by_seconds, "published").x) == 4
+
+
+def test_accuracy_figure_without_points_says_so():
+    empty = pd.DataFrame(columns=["relative_error", "n_parameters", "run", "model_name", "device"])
+    figure = figures.accuracy_cost_figure(empty, published_points().iloc[0:0], "n_parameters")
+    assert not figure.data and "No run" in figure.layout.annotations[0].text
+
+
+def test_below_reference_points_are_open_markers(data):
+    runs = data.completed[data.completed["L"] == 4].copy()
+    runs.loc[runs.index[0], "relative_error"] = -1e-4
+    figure = figures.accuracy_cost_figure(runs, published_points().iloc[0:0], "n_parameters")
+    symbols = [s for t in figure.data if t.mode == "markers" for s in t.marker.symbol]
+    assert symbols.count("circle-open") == 1
+
+
+def test_regression_figure_orders_commits_by_date_and_marks_changes():
+    dates = pd.to_datetime(["2026-01-03", "2026-01-01", "2026-01-02"], utc=True)
+    rows = []
+    for commit, date, value in zip(["ccc", "aaa", "bbb"], dates, [1.3, 1.0, 1.02], strict=True):
+        rows.append({"machine": "m", "environment": "e", "commit": commit * 5, "commit_date": date,
+                     "benchmark": "bench_cells.Cell.track_seconds_per_step",
+                     "metric": "seconds_per_step", "params": {"attention": "t5"},
+                     "value": value, "unit": "seconds"})
+    figure = figures.regression_figure(pd.DataFrame(rows), threshold=0.1)
+    line = _trace(figure, "attention=t5")
+    assert list(line.x) == [0, 1, 2] and list(line.y) == [1.0, 1.02, 1.3]
+    assert list(figure.layout.xaxis3.ticktext) == ["aaaaaaaa"[:8], "bbbbbbbb"[:8], "cccccccc"[:8]]
+    crosses = [t for t in figure.data if t.marker.symbol == "x" and t.x and t.x[0] is not None]
+    assert len(crosses) == 1 and list(crosses[0].x) == [2]
+
+
+def test_training_figure_reproduces_the_trace(data):
+    record = read_run(data, _run_id(data, L=4, J2=0.0, attention="t5"))
+    figure = figures.training_figure(record)
+    reference = record["metrics"]["reference"]["energy_per_site"]
+    expected = np.abs((np.array(record["trace"]["energy"]) - reference) / abs(reference))
+    np.testing.assert_allclose(figure.data[0].y, expected)
+    assert figure.layout.yaxis.type == "log"
+    assert list(figure.data[2].y) == record["trace"]["acceptance"]
+    assert list(figure.data[3].y) == record["trace"]["seconds"]
+
+
+def test_training_figure_of_a_failed_run_explains():
+    record = {"status": "failed", "failure": {"step": 92, "reason": "energy is nan"}}
+    figure = figures.training_figure(record)
+    assert "step 92" in figure.layout.annotations[0].text
+
+
+def test_attention_figure_one_heatmap_per_layer_and_head():
+    maps = np.random.default_rng(0).random((2, 3, 4, 4))
+    figure = figures.attention_figure(maps, "t")
+    heatmaps = [t for t in figure.data if isinstance(t, go.Heatmap)]
+    assert len(heatmaps) == 6
+    np.testing.assert_array_equal(heatmaps[4].z, maps[1, 1])
+
+
+def test_input_dependence_figure_draws_zero_as_a_label():
+    frame = pd.DataFrame({"label": ["T5 run", "Factored run"], "model_name": ["T5", "Factored"],
+                          "initial": [0.5, 1e-17], "final": [0.1, 0.0]})
+    figure = figures.input_dependence_figure(frame)
+    initial = _trace(figure, "initial")
+    assert initial.y[0] == 0.5 and math.isnan(initial.y[1])
+    assert [a.x for a in figure.layout.annotations] == ["Factored run"]
+
+
+# --- callbacks and layouts, called as plain functions -------------------------------------------
+
+def test_accuracy_callback_filters_and_links_to_runs(results, data):
+    system = components.system_value(4, 0.5)
+    by_params, by_seconds, text = accuracy.update_figures(system, [1], ["AMD EPYC (2 cores)"],
+                                                          ["published"])
+    ids = {run for t in by_params.data if t.customdata is not None for run in t.customdata}
+    assert ids == set(data.completed[(data.completed["L"] == 4)
+                                     & (data.completed["J2"] == 0.5)]["run"])
+    assert "3 run(s) plotted" in text
+    nothing, _, _ = accuracy.update_figures(system, [4], ["AMD EPYC (2 cores)"], [])
+    assert not nothing.data
+    run_id = next(iter(ids))
+    assert accuracy.run_href({"points": [{"customdata": run_id}]}) == f"/run?id={run_id}"
+    assert accuracy.run_href({"points": [{"x": 1}]}) is None and accuracy.run_href(None) is None
+
+
+def test_accuracy_callback_overlays_table_1_at_6x6(results):
+    figure, _, text = accuracy.update_figures(components.system_value(6, 0.5), [1, 4],
+                                              ["AMD EPYC (2 cores)"], ["published"])
+    assert len(_trace(figure, "published").x) == 3 and "3 published" in text
+
+
+def test_regressions_callback(results, data):
+    machine = regressions.machine_value(data.asv["machine"].iloc[0], data.asv["environment"].iloc[0])
+    cells = ["attention=t5 J2=0.5", "attention=factored J2=0.5"]
+    figure, changes = regressions.update(machine, 10, cells)
+    lines = {t.name for t in figure.data if t.mode == "lines+markers"}
+    assert lines == set(cells)
+    assert "13" in str(changes)  # factored J2=0.5 sped up 13 % at commit 7e4bd5b3
+    figure, changes = regressions.update(machine, 1000, cells)
+    assert "No change" in str(changes)
+
+
+def test_table_rows_are_json_ready_and_link_to_runs(data):
+    rows = table.grid_rows(data.runs)
+    json.dumps(rows, allow_nan=False)
+    assert {row["run_link"].split("id=")[1].rstrip(")") for row in rows} == set(data.runs["run"])
+
+
+def test_paper_table_callback_is_the_table_command(results, data):
+    system = components.system_value(4, 0.0)
+    text, kind = table.paper_table(data.runs, system, "latex")
+    assert kind == "text" and "\\begin{tabular}" in text and "-0.7016(2)" in text
+    children = table.update_paper_table(system, "markdown")
+    assert "| Factored | 1 | 16 | 2 | 600 | -0.7016(2) |" in children[0].children
+
+
+def test_run_callback(results, data):
+    run_id = _run_id(data, L=4, J2=0.5, attention="factored")
+    figure, summary, record = run.update(run_id)
+    assert len(figure.data) == 4 and json.loads(record)["metrics"]["n_parameters"] == 3464
+    assert f"/attention?id={run_id}" in str(summary)
+    figure, summary, record = run.update("no-such-run")
+    assert not figure.data and record == ""
+
+
+def test_attention_callback(results, data):
+    run_id = _run_id(data, L=6, attention="t5")
+    maps, text, options, summary = attention.update(run_id, "initial", 2)
+    record = read_run(data, run_id)
+    heatmaps = [t for t in maps.data if isinstance(t, go.Heatmap)]
+    assert len(heatmaps) == 2  # 1 layer x 2 heads
+    np.testing.assert_array_equal(heatmaps[1].z, np.asarray(record["attention"]["initial"])[2, 0, 1])
+    assert len(options) == 3 and "after training" in text
+    assert set(summary.data[0].x) == {label for label in attention_summary(data)
+                                      .query("L == 6")["label"]}
+
+
+@pytest.mark.parametrize("page", [accuracy, regressions, table, run, attention])
+def test_every_page_on_an_empty_directory_says_how_to_get_results(tmp_path, page):
+    create_app(tmp_path / "empty")
+    text = str(page.layout())
+    assert ("empty-results" in text and "nqsbench run" in text) or "empty-asv" in text
+
+
+@pytest.mark.parametrize("page", [accuracy, regressions, table, run, attention])
+def test_every_page_lays_out_with_results(results, page):
+    assert page.layout() is not None
