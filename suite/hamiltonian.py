@@ -7,6 +7,7 @@ This module knows nothing about models: it takes any batched log-amplitude funct
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,11 @@ from suite.lattice import SquareLattice
 
 LogPsi = Callable[[jax.Array], jax.Array]
 """A batched log-amplitude: configurations (B, N) of +-1 -> complex log psi (B,)."""
+
+CAPACITY_FRACTIONS: tuple[float, ...] = (0.5, 0.625, 0.75, 0.875, 1.0)
+"""Sizes, as fractions of all (sample, bond) pairs, among which the connected configurations of a
+chunk are packed (a random Sz=0 state has about half its bonds anti-aligned, a Neel-like one up
+to all of its nearest-neighbour bonds)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,12 @@ class J1J2Hamiltonian:
     ) -> jax.Array:
         """Local energies E_loc(s) = <s|H|psi> / <s|psi> (total, not per site).
 
-        All connected configurations of a chunk of samples go through ``log_psi`` in one call.
+        Only the bonds that connect (anti-aligned pairs: exchanging aligned spins changes
+        nothing) go through ``log_psi``. Their number varies with the samples, but shapes under
+        ``jit`` must not: the anti-aligned (sample, bond) pairs of a chunk are packed into the
+        smallest of a few fixed capacities (``CAPACITY_FRACTIONS`` of all pairs) that holds them,
+        chosen at run time by ``lax.switch``. Every capacity is compiled once; a step evaluates
+        the network on at most 1/8 of all pairs more than it needs.
 
         Args:
             log_psi: batched log-amplitude, (B, N) -> (B,) complex.
@@ -86,16 +97,28 @@ class J1J2Hamiltonian:
 
         def chunk_energies(batch):
             sigma, log_psi_sigma = batch
+            n_samples = sigma.shape[0]
             s_i = sigma[:, bonds[:, 0]]
             s_j = sigma[:, bonds[:, 1]]
             diagonal = 0.25 * jnp.sum(couplings * s_i * s_j, axis=-1)
-            anti_aligned = s_i != s_j
-            connected = sigma[:, None, :] * exchange_signs[None, :, :].astype(sigma.dtype)
-            log_psi_connected = log_psi(connected.reshape(-1, self.n_sites))
-            log_psi_connected = log_psi_connected.reshape(sigma.shape[0], n_bonds)
-            ratios = jnp.exp(log_psi_connected - log_psi_sigma[:, None])
-            off_diagonal = jnp.sum(jnp.where(anti_aligned, 0.5 * couplings * ratios, 0.0), axis=-1)
-            return diagonal + off_diagonal
+            anti_aligned = (s_i != s_j).reshape(-1)
+            count = jnp.sum(anti_aligned, dtype=jnp.int32)
+
+            def off_diagonal(capacity: int):
+                def evaluate(_):
+                    pairs = jnp.nonzero(anti_aligned, size=capacity, fill_value=0)[0]
+                    sample, bond = pairs // n_bonds, pairs % n_bonds
+                    connected = sigma[sample] * exchange_signs[bond].astype(sigma.dtype)
+                    ratios = jnp.exp(log_psi(connected) - log_psi_sigma[sample])
+                    used = jnp.arange(capacity) < count
+                    terms = jnp.where(used, 0.5 * couplings[bond] * ratios, 0.0)
+                    return jax.ops.segment_sum(terms, sample, num_segments=n_samples)
+                return evaluate
+
+            total = n_samples * n_bonds
+            capacities = sorted({max(1, math.ceil(f * total)) for f in CAPACITY_FRACTIONS})
+            branch = jnp.searchsorted(jnp.asarray(capacities), count)
+            return diagonal + jax.lax.switch(branch, [off_diagonal(c) for c in capacities], None)
 
         samples_per_chunk = None if chunk_size is None else max(1, chunk_size // n_bonds)
         return map_in_chunks(chunk_energies, (configs, log_psi_configs), samples_per_chunk)

@@ -34,3 +34,37 @@ def test_chunking_does_not_change_local_energies(hamiltonian_4x4):
     reference = hamiltonian_4x4[0.5].local_energies(log_psi, configs, log_psi(configs), None)
     chunked = hamiltonian_4x4[0.5].local_energies(log_psi, configs, log_psi(configs), 64 * 5)
     np.testing.assert_allclose(np.asarray(chunked), np.asarray(reference), rtol=1e-12)
+
+
+def _neel(L: int) -> np.ndarray:
+    x, y = np.divmod(np.arange(L * L), L)
+    pattern = np.where((x + y) % 2 == 0, 1, -1).astype(np.int8)
+    return np.stack([pattern, -pattern])
+
+
+@pytest.mark.parametrize(("J2", "pick", "fraction"), [
+    (0.0, "neel", 1.0),      # every nearest-neighbour bond anti-aligned: the largest capacity
+    (0.5, "neel", 0.5),      # next-nearest bonds all aligned: exactly half, the smallest capacity
+    (0.5, "sector", None),   # the whole sector: chunks of every mixture
+])
+def test_each_configuration_matches_the_sparse_hamiltonian(J2, pick, fraction, hamiltonian_4x4):
+    """Per configuration, E_loc(s) = (H psi)(s) / psi(s), whichever packing capacity is used."""
+    from suite.exact import sparse_hamiltonian, sz0_basis
+
+    hamiltonian = hamiltonian_4x4[J2]
+    model, params = random_model("t5")
+    log_psi = log_psi_of(model, params)
+    exact = exact_expectation(log_psi, hamiltonian)
+    basis_configs = exact.configurations
+    psi = np.exp(np.asarray(log_psi(jnp.asarray(basis_configs)), dtype=np.complex128))
+    h_psi = sparse_hamiltonian(hamiltonian, sz0_basis(hamiltonian.n_sites)) @ psi
+    rows = {tuple(c): i for i, c in enumerate(basis_configs.astype(int))}
+    configs = _neel(4) if pick == "neel" else basis_configs
+    if fraction is not None:
+        s_i, s_j = configs[:, hamiltonian.bonds[:, 0]], configs[:, hamiltonian.bonds[:, 1]]
+        assert np.mean(s_i != s_j) == fraction
+    index = np.array([rows[tuple(c)] for c in configs.astype(int)])
+    configs = jnp.asarray(configs)
+    e_loc = hamiltonian.local_energies(log_psi, configs, log_psi(configs), chunk_size=64 * 97)
+    np.testing.assert_allclose(np.asarray(e_loc), h_psi[index] / psi[index], rtol=1e-10,
+                               atol=1e-12)

@@ -1,0 +1,266 @@
+"""Side-by-side race against NetKet (the optional ``.[peers]`` extra) on identical cells.
+
+For one cell both engines get the same problem and the same work per step:
+
+- the same model (our Flax module, handed to NetKet's ``MCState``) from the same initial
+  parameters;
+- the same Hamiltonian: NetKet's ``Heisenberg`` uses Pauli matrices, so its couplings are ours
+  divided by 4 (``J sigma.sigma = 4 J S.S``), on a graph made of our own bonds (the same site
+  order as our patches);
+- the same sampling: Metropolis with our exchange proposal (one random up spin swapped with one
+  random down spin; NetKet's own ``ExchangeRule`` only swaps along graph edges), the same number of
+  chains and samples, sweeps of N proposals, and the same discarded sweeps per step;
+- the same SR: ``VMC_SR`` with ``use_ntk`` matching our solver (the sample-space kernel when
+  ``sr_mode`` resolves to ``sample``), the same learning-rate and diagonal-shift schedules.
+
+NetKet is used as its documentation recommends for speed: its jax operator
+(``to_jax_operator``), no chunking unless our cell chunks too, and ``VMC_SR``'s defaults
+otherwise (``on_the_fly`` NTK). The steps alternate between the engines in one process; the clock
+is read after ``block_until_ready``; the first ``warmup`` steps (compilation) are timed apart.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from suite.config import RunConfig
+from suite.exact import MAX_EXACT_SITES, exact_expectation
+from suite.sampler import propose_exchange
+from suite.sr import choose_mode
+from suite.train import build_vmc
+
+COMPARISON_SCHEMA_VERSION = 1
+
+
+class PeerUnavailableError(RuntimeError):
+    """The peer engine is not installed."""
+
+
+@dataclass(frozen=True)
+class EngineTiming:
+    """One engine's side of a race.
+
+    Attributes:
+        engine: ``nqsbench`` or ``netket``.
+        version: the engine's version.
+        seconds_per_step: median over the timed steps (compilation excluded).
+        step_seconds: every timed step.
+        warmup_seconds: the warm-up steps (the first includes compilation).
+        energy: energy per site at the last step (mean of that step's samples).
+        energy_error: its standard error.
+        exact_energy: the exact energy per site of the final parameters (by enumerating the
+            Sz=0 sector; ``None`` above the exact-diagonalisation size).
+    """
+
+    engine: str
+    version: str
+    seconds_per_step: float
+    step_seconds: list[float]
+    warmup_seconds: list[float]
+    energy: float
+    energy_error: float
+    exact_energy: float | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A race on one cell: both engines' timings and where each got to."""
+
+    cell_id: str
+    label: str
+    config: dict[str, Any]
+    steps: int
+    warmup: int
+    n_parameters: int
+    ours: EngineTiming
+    peer: EngineTiming
+    peer_settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        """Our seconds per step divided by the peer's (below 1: we are faster)."""
+        return self.ours.seconds_per_step / self.peer.seconds_per_step
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the ratio."""
+        return {**asdict(self), "ratio": self.ratio}
+
+
+def netket_available() -> bool:
+    """Whether NetKet can be imported."""
+    try:
+        import netket  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _netket():
+    try:
+        import netket as nk
+    except ImportError as error:
+        raise PeerUnavailableError("NetKet is not installed: pip install -e '.[peers]'") from error
+    return nk
+
+
+def netket_hamiltonian(nk, config: RunConfig, hilbert, bonds_nn: np.ndarray,
+                       bonds_nnn: np.ndarray):
+    """Our J1-J2 Hamiltonian as a NetKet jax operator (couplings / 4: NetKet uses Pauli matrices)."""
+    system = config.system
+    edges = [(int(i), int(j), 0) for i, j in bonds_nn]
+    couplings = [system.J1 / 4]
+    if system.J2 != 0:
+        edges += [(int(i), int(j), 1) for i, j in bonds_nnn]
+        couplings.append(system.J2 / 4)
+    graph = nk.graph.Graph(edges=edges)
+    operator = nk.operator.Heisenberg(hilbert, graph, J=couplings,
+                                      sign_rule=[False] * len(couplings))
+    return operator.to_jax_operator()
+
+
+def _exchange_rule(nk):
+    class UpDownExchange(nk.sampler.rules.MetropolisRule):
+        """Swap one random up spin with one random down spin (nqsbench's proposal)."""
+
+        def transition(self, sampler, machine, parameters, state, key, sigma):
+            return propose_exchange(key, sigma), None
+
+    return UpDownExchange()
+
+
+def _netket_chunk(chunk_size: int | None, n_samples: int, n_bonds: int) -> int | None:
+    """NetKet's chunk (samples whose connected configurations go through the network at once)
+    bounding memory as our ``chunk_size`` (network evaluations per call) does; a power of two."""
+    if chunk_size is None or n_samples * n_bonds <= chunk_size:
+        return None
+    per_chunk = max(1, chunk_size // n_bonds)
+    return 1 << (per_chunk.bit_length() - 1)
+
+
+def _exact_energy(vmc, params) -> float | None:
+    if vmc.n_sites > MAX_EXACT_SITES:
+        return None
+    log_psi = jax.jit(vmc.log_psi(params))
+    return exact_expectation(lambda c: np.asarray(log_psi(c)), vmc.hamiltonian).energy / vmc.n_sites
+
+
+def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, rounds: int = 2,
+                        cell_id: str = "", label: str = "") -> Comparison:
+    """Race nqsbench against NetKet on one cell for ``steps`` timed steps.
+
+    Args:
+        config: the cell (validated here).
+        steps: timed steps per engine (after ``warmup``).
+        warmup: untimed steps first (the first compiles).
+        rounds: the timed steps alternate between the engines in this many blocks each.
+        cell_id: the matrix cell id, for the record.
+        label: the matrix cell label, for the record.
+
+    Returns:
+        :class:`Comparison`.
+
+    Raises:
+        PeerUnavailableError: NetKet is not installed.
+    """
+    nk = _netket()
+    import optax
+
+    config.validate()
+    vmc = build_vmc(config)
+    sampler_config = config.sampler
+    n = vmc.n_sites
+    state = vmc.init(jax.random.key(config.seed))
+    initial_params = state.params
+
+    hilbert = nk.hilbert.Spin(s=0.5, N=n, total_sz=0)
+    lattice = vmc.hamiltonian.lattice
+    hamiltonian = netket_hamiltonian(nk, config, hilbert, lattice.nearest_neighbour_bonds(),
+                                     lattice.next_nearest_neighbour_bonds())
+    sampler = nk.sampler.MetropolisSampler(hilbert, _exchange_rule(nk),
+                                           n_chains=sampler_config.chains,
+                                           sweep_size=n * sampler_config.sweeps_per_sample,
+                                           dtype=jnp.int8)
+    chunk = _netket_chunk(sampler_config.chunk_size, sampler_config.n_samples,
+                          len(vmc.hamiltonian.bonds))
+    vstate = nk.vqs.MCState(sampler, vmc.model, n_samples=sampler_config.n_samples,
+                            n_discard_per_chain=sampler_config.discard_sweeps,
+                            variables={"params": initial_params}, chunk_size=chunk,
+                            sampler_seed=config.seed, seed=config.seed)
+    # thermalise NetKet's chains as ours were (thermalization_sweeps sweeps at creation)
+    vstate.sample(n_discard_per_chain=sampler_config.thermalization_sweeps
+                  * sampler_config.sweeps_per_sample)
+    n_parameters = vstate.n_parameters
+    use_ntk = choose_mode(config.optimizer.sr_mode, sampler_config.n_samples,
+                          n_parameters) == "sample"
+    driver = nk.driver.VMC_SR(hamiltonian, optax.sgd(vmc.learning_rate),
+                              diag_shift=vmc.diag_shift, variational_state=vstate,
+                              use_ntk=use_ntk)
+
+    our_step = jax.jit(vmc.step)
+    ours_seconds: list[float] = []
+    peer_seconds: list[float] = []
+    info = None
+
+    def run_ours(count: int) -> None:
+        nonlocal state, info
+        for _ in range(count):
+            start = time.perf_counter()
+            state, info = our_step(state)
+            jax.block_until_ready((state, info))
+            ours_seconds.append(time.perf_counter() - start)
+
+    def run_peer(count: int) -> None:
+        clock = [time.perf_counter()]
+
+        def timer(step, log_data, driver) -> bool:
+            jax.block_until_ready(driver.state.parameters)
+            now = time.perf_counter()
+            peer_seconds.append(now - clock[0])
+            clock[0] = now
+            return True
+
+        driver.run(count, show_progress=False, callback=timer)
+
+    # alternate: warm-up (compilation) of each, then the timed steps in ``rounds`` blocks each
+    run_ours(warmup)
+    run_peer(warmup)
+    blocks = [len(chunk) for chunk in np.array_split(np.arange(steps), rounds) if len(chunk)]
+    for block in blocks:
+        run_ours(block)
+        run_peer(block)
+
+    peer_stats = driver._loss_stats
+    ours = EngineTiming(
+        engine="nqsbench", version=_our_version(),
+        seconds_per_step=statistics.median(ours_seconds[warmup:]),
+        step_seconds=ours_seconds[warmup:], warmup_seconds=ours_seconds[:warmup],
+        energy=float(info.energy), energy_error=float(info.error),
+        exact_energy=_exact_energy(vmc, state.params))
+    peer = EngineTiming(
+        engine="netket", version=nk.__version__,
+        seconds_per_step=statistics.median(peer_seconds[warmup:]),
+        step_seconds=peer_seconds[warmup:], warmup_seconds=peer_seconds[:warmup],
+        energy=float(np.real(peer_stats.mean)) / n,
+        energy_error=float(peer_stats.error_of_mean) / n,
+        exact_energy=_exact_energy(vmc, driver.state.parameters))
+    settings = {"operator": type(hamiltonian).__name__, "rule": "UpDownExchange (ours)",
+                "chunk_size": chunk, "use_ntk": use_ntk, "on_the_fly": driver._on_the_fly,
+                "n_chains": sampler_config.chains,
+                "sweep_size": n * sampler_config.sweeps_per_sample,
+                "n_discard_per_chain": sampler_config.discard_sweeps}
+    return Comparison(cell_id=cell_id, label=label, config=config.to_dict(), steps=steps,
+                      warmup=warmup, n_parameters=int(n_parameters), ours=ours, peer=peer,
+                      peer_settings=settings)
+
+
+def _our_version() -> str:
+    from suite.version import __version__
+
+    return __version__
