@@ -120,6 +120,16 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="only runs with these settings, e.g. L=4 attention=factored")
 
     commands.add_parser("references", help="print the reference energies and published results")
+    compare = commands.add_parser(
+        "compare", help="race another engine on the same cells (seconds per step, energies)")
+    compare.add_argument("peer", choices=["netket"], help="the engine to race (pip install -e '.[peers]')")
+    _add_matrix_options(compare)
+    compare.add_argument("--steps", type=int, default=20,
+                         help="timed steps per engine and cell (default %(default)s)")
+    compare.add_argument("--warmup", type=int, default=2,
+                         help="untimed steps first, compilation included (default %(default)s)")
+    compare.add_argument("--no-record", action="store_true",
+                         help="print only; do not write records to RESULTS/compare/")
     dashboard = commands.add_parser("dashboard", help="serve the results dashboard (Dash app)")
     dashboard.add_argument("--results", default="results",
                            help="results directory with runs/ and asv/ (default results)")
@@ -364,6 +374,44 @@ def _cmd_references(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from suite.compare import (
+        PeerUnavailableError,
+        compare_with_netket,
+        comparison_record,
+        comparison_row,
+        comparison_table,
+        netket_available,
+        write_comparison,
+    )
+    from suite.provenance import environment, git_state, utc_now
+
+    if not netket_available():
+        print("nqsbench compare: NetKet is not installed; pip install -e '.[peers]'", file=sys.stderr)
+        return 2
+    matrix, cells = _selected_cells(args)
+    print(f"matrix {matrix.name}: racing NetKet on {len(cells)} cell(s), {args.steps} timed steps "
+          f"each after {args.warmup} warm-up", file=sys.stderr)
+    rows = []
+    for cell in cells:
+        try:
+            comparison = compare_with_netket(cell.config, steps=args.steps, warmup=args.warmup,
+                                             cell_id=cell.id, label=cell.label)
+        except PeerUnavailableError as error:
+            print(f"nqsbench compare: {error}", file=sys.stderr)
+            return 2
+        print(f"{cell.id} {cell.label}: nqsbench {comparison.ours.seconds_per_step:.4g} s/step, "
+              f"NetKet {comparison.peer.seconds_per_step:.4g} s/step, ratio {comparison.ratio:.2f}",
+              file=sys.stderr)
+        record = comparison_record(comparison, environment(), git_state(), utc_now())
+        path = None if args.no_record else write_comparison(args.results, record)
+        rows.append(comparison_row(path, record))
+    sys.stdout.write(comparison_table(pd.DataFrame(rows)))
+    return 0
+
+
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from dashboard import create_app
 
@@ -391,7 +439,8 @@ def _cmd_machine_name(args: argparse.Namespace) -> int:
 
 COMMANDS = {"params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train, "run": _cmd_run,
             "list": _cmd_list, "table": _cmd_table, "references": _cmd_references,
-            "machine-name": _cmd_machine_name, "dashboard": _cmd_dashboard}
+            "machine-name": _cmd_machine_name, "dashboard": _cmd_dashboard,
+            "compare": _cmd_compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,19 +21,25 @@ is read after ``block_until_ready``; the first ``warmup`` steps (compilation) ar
 
 from __future__ import annotations
 
+import json
+import secrets
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 
 from suite.config import RunConfig
 from suite.exact import MAX_EXACT_SITES, exact_expectation
+from suite.formatting import format_with_error
 from suite.sampler import propose_exchange
 from suite.sr import choose_mode
+from suite.storage import TEMP_PREFIX, atomic_create
 from suite.train import build_vmc
 
 COMPARISON_SCHEMA_VERSION = 1
@@ -264,3 +270,94 @@ def _our_version() -> str:
     from suite.version import __version__
 
     return __version__
+
+
+COMPARISONS_DIRECTORY = "compare"
+
+
+def comparison_record(comparison: Comparison, environment: dict, git: dict,
+                      finished_at: str) -> dict[str, Any]:
+    """The JSON record of a race, with the provenance of the machine it ran on."""
+    return {"schema_version": COMPARISON_SCHEMA_VERSION, "kind": "peer-comparison",
+            **comparison.to_dict(), "environment": environment,
+            "git": git, "finished_at": finished_at}
+
+
+def write_comparison(results_dir: str | Path, record: dict[str, Any]) -> Path:
+    """Create ``results_dir/compare/<cell>-<peer>-<time>-<random>.json`` (never overwrites)."""
+    directory = Path(results_dir) / COMPARISONS_DIRECTORY
+    stamp = record["finished_at"].replace("-", "").replace(":", "").replace("+0000", "Z")
+    data = (json.dumps(record, indent=1, allow_nan=False) + "\n").encode()
+    while True:
+        name = (f"{record['cell_id'] or 'cell'}-{record['peer']['engine']}-{stamp}-"
+                f"{secrets.token_hex(4)}.json")
+        try:
+            atomic_create(directory / name, data)
+            return directory / name
+        except FileExistsError:
+            continue
+
+
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "cell_id", "label", "peer", "peer_version", "L", "J2", "attention", "layers", "d", "heads",
+    "samples", "n_parameters", "steps", "ours_seconds_per_step", "peer_seconds_per_step", "ratio",
+    "ours_energy", "ours_energy_error", "peer_energy", "peer_energy_error", "ours_exact_energy",
+    "peer_exact_energy", "device", "commit", "finished_at", "path")
+
+
+def load_comparisons(results_dir: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """Every race record under ``results_dir/compare/`` as one row each, and the unreadable files.
+
+    Returns:
+        ``(frame, problems)``: columns ``COMPARISON_COLUMNS``; one message per file skipped.
+    """
+    directory = Path(results_dir) / COMPARISONS_DIRECTORY
+    rows, problems = [], []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        if path.name.startswith(TEMP_PREFIX):
+            continue
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if record.get("schema_version") != COMPARISON_SCHEMA_VERSION:
+                raise ValueError(f"unknown schema_version {record.get('schema_version')!r}")
+            rows.append(comparison_row(path, record))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            problems.append(f"{path}: skipped, not a readable comparison record ({error})")
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS)), problems
+
+
+def comparison_row(path: Path | None, record: dict[str, Any]) -> dict[str, Any]:
+    """One row of :func:`load_comparisons`' frame from a race record."""
+    config = RunConfig.from_dict(record["config"])
+    ours, peer = record["ours"], record["peer"]
+    return {
+        "cell_id": record["cell_id"], "label": record["label"], "peer": peer["engine"],
+        "peer_version": peer["version"], "L": config.system.L, "J2": config.system.J2,
+        "attention": config.model.attention, "layers": config.model.layers, "d": config.model.d,
+        "heads": config.model.heads, "samples": config.sampler.n_samples,
+        "n_parameters": record["n_parameters"], "steps": record["steps"],
+        "ours_seconds_per_step": ours["seconds_per_step"],
+        "peer_seconds_per_step": peer["seconds_per_step"], "ratio": record["ratio"],
+        "ours_energy": ours["energy"], "ours_energy_error": ours["energy_error"],
+        "peer_energy": peer["energy"], "peer_energy_error": peer["energy_error"],
+        "ours_exact_energy": ours["exact_energy"], "peer_exact_energy": peer["exact_energy"],
+        "device": record["environment"].get("device"), "commit": record["git"].get("commit"),
+        "finished_at": record["finished_at"], "path": None if path is None else str(path),
+    }
+
+
+def comparison_table(frame: pd.DataFrame) -> str:
+    """The races as a Markdown table: seconds per step of both engines, the ratio, energies."""
+    header = ("| cell | params | steps | nqsbench s/step | NetKet s/step | ratio | E/N nqsbench | "
+              "E/N NetKet | exact E/N (ours / NetKet) | device |")
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row in frame.itertuples():
+        exact = ("n/a" if row.ours_exact_energy is None or pd.isna(row.ours_exact_energy)
+                 else f"{row.ours_exact_energy:.5f} / {row.peer_exact_energy:.5f}")
+        lines.append(
+            f"| {row.label} L={row.L} | {row.n_parameters:,} | {row.steps} | "
+            f"{row.ours_seconds_per_step:.4g} | {row.peer_seconds_per_step:.4g} | "
+            f"{row.ratio:.2f} | {format_with_error(row.ours_energy, row.ours_energy_error)} | "
+            f"{format_with_error(row.peer_energy, row.peer_energy_error)} | {exact} | "
+            f"{row.device} |")
+    return "\n".join(lines) + "\n"

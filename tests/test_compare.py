@@ -1,0 +1,102 @@
+"""The NetKet race: the same physics in both engines, and the harness end to end on a tiny cell.
+
+Skipped when NetKet (the ``.[peers]`` extra) is not installed.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from jax.flatten_util import ravel_pytree
+
+from suite.compare import (
+    compare_with_netket,
+    comparison_record,
+    comparison_table,
+    load_comparisons,
+    netket_hamiltonian,
+    write_comparison,
+)
+from suite.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
+from suite.exact import basis_configurations, exact_energy_per_site, sparse_hamiltonian, sz0_basis
+from suite.sr import sr_direction
+from suite.train import build_vmc
+
+nk = pytest.importorskip("netket", reason="NetKet (pip install -e '.[peers]') is not installed")
+
+
+def _config(J2: float, samples: int = 64, steps: int = 10) -> RunConfig:
+    return RunConfig(system=SystemConfig(L=4, J2=J2),
+                     model=ModelConfig(attention="t5", layers=1, d=8, heads=2),
+                     sampler=SamplerConfig(n_samples=samples),
+                     optimizer=OptimizerConfig(steps=steps, learning_rate=0.05, diag_shift=1e-2))
+
+
+def _netket_problem(config: RunConfig):
+    vmc = build_vmc(config)
+    hilbert = nk.hilbert.Spin(0.5, vmc.n_sites, total_sz=0)
+    lattice = vmc.hamiltonian.lattice
+    operator = netket_hamiltonian(nk, config, hilbert, lattice.nearest_neighbour_bonds(),
+                                  lattice.next_nearest_neighbour_bonds())
+    return vmc, hilbert, operator
+
+
+@pytest.mark.parametrize("J2", [0.0, 0.5])
+def test_netket_operator_has_our_ground_state_energy(J2):
+    """NetKet's Pauli-unit Heisenberg with couplings / 4 is our Hamiltonian (exact 4x4)."""
+    vmc, _, operator = _netket_problem(_config(J2))
+    energy = nk.exact.lanczos_ed(operator)[0] / vmc.n_sites
+    assert energy == pytest.approx(exact_energy_per_site(4, J2), abs=1e-10)
+
+
+def test_one_exact_sr_step_is_netkets_vmc_sr_step():
+    """Full-sum SR from the same parameters: our update equals NetKet's VMC_SR to rounding."""
+    config = _config(0.5)
+    vmc, hilbert, operator = _netket_problem(config)
+    params = vmc.init(jax.random.key(0)).params
+    learning_rate, shift = 0.05, 1e-2
+    state = nk.vqs.FullSumState(hilbert, vmc.model, variables={"params": params})
+    driver = nk.driver.VMC_SR(operator, optax.sgd(learning_rate), diag_shift=shift,
+                              variational_state=state, use_ntk=False)
+    driver.run(1, show_progress=False)
+
+    basis = sz0_basis(vmc.n_sites)
+    configs = jnp.asarray(basis_configurations(basis, vmc.n_sites))
+    log_psi = np.asarray(vmc.log_psi(params)(configs))
+    psi = np.exp(log_psi - log_psi.real.max())
+    weights = np.abs(psi) ** 2 / np.sum(np.abs(psi) ** 2)
+    local = (sparse_hamiltonian(vmc.hamiltonian, basis) @ psi) / psi
+    solution = sr_direction(vmc.per_sample_jacobian(params, configs), jnp.asarray(local), shift,
+                            "parameter", weights=jnp.asarray(weights))
+    flat, _ = ravel_pytree(params)
+    ours = np.asarray(flat - learning_rate * solution.direction)
+    theirs = np.asarray(ravel_pytree(state.parameters)[0])
+    step = np.max(np.abs(ours - np.asarray(flat)))
+    assert step > 1e-3  # a real step, not a no-op
+    np.testing.assert_allclose(ours, theirs, atol=1e-10 * max(1.0, step))
+
+
+def test_race_on_a_tiny_cell_records_and_reloads(tmp_path):
+    config = _config(0.5, samples=32, steps=4)
+    comparison = compare_with_netket(config, steps=2, warmup=1, cell_id="tiny", label="t5 tiny")
+    for side in (comparison.ours, comparison.peer):
+        assert side.seconds_per_step > 0 and len(side.step_seconds) == 2
+        assert len(side.warmup_seconds) == 1
+        assert np.isfinite(side.energy) and side.energy_error >= 0
+        # three small steps from the same start: both still near the same exact energy
+        assert -0.6 < side.exact_energy < 0.0
+    assert comparison.peer.engine == "netket" and comparison.ratio > 0
+    assert comparison.peer_settings["use_ntk"] is True  # P > 2M: the sample-space kernel
+    record = comparison_record(comparison, {"device": "test CPU"}, {"commit": "abc"},
+                               "2026-11-22T00:00:00+0000")
+    write_comparison(tmp_path, record)
+    (tmp_path / "compare" / "broken.json").write_text("{")
+    frame, problems = load_comparisons(tmp_path)
+    assert len(frame) == 1 and len(problems) == 1 and "broken.json" in problems[0]
+    row = frame.iloc[0]
+    assert row["ratio"] == pytest.approx(comparison.ratio)
+    assert row["L"] == 4 and row["attention"] == "t5"
+    assert "t5 tiny" in comparison_table(frame)
