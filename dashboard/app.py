@@ -12,7 +12,7 @@ import dash
 from dash import Dash, dcc, html
 
 from dashboard import components
-from dashboard.pages import accuracy, attention, regressions, run, table
+from dashboard.pages import accuracy, attention, performance, regressions, run, table
 from suite.version import __version__
 
 PAGES = (
@@ -22,6 +22,7 @@ PAGES = (
     (table, "/table", "Results table"),
     (run, "/run", "Run detail"),
     (attention, "/attention", "Attention maps"),
+    (performance, "/performance", "Performance"),
 )
 
 

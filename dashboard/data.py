@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import pandas as pd
 
 from suite.asv_results import COLUMNS as ASV_COLUMNS
 from suite.asv_results import load_asv_results
+from suite.compare import COMPARISON_COLUMNS, COMPARISONS_DIRECTORY, load_comparisons
 from suite.records import RUNS_DIRECTORY, STATUS_COMPLETED, RecordError, load_runs, read_record
 from suite.references import load_published, resolve_reference
 from suite.snapshots import input_dependence
@@ -39,6 +40,8 @@ class DashboardData:
         problems: one message per record file that could not be read (it names the file).
         asv: ``suite.asv_results.load_asv_results``' tidy frame (empty without asv results).
         asv_problem: why the asv results could not be read, or ``None``.
+        signature: the file names, sizes and times this snapshot was read from.
+        comparisons: ``suite.compare.load_comparisons``' races against NetKet.
     """
 
     results_dir: Path
@@ -47,6 +50,8 @@ class DashboardData:
     asv: pd.DataFrame
     asv_problem: str | None = None
     signature: tuple = ()
+    comparisons: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=list(COMPARISON_COLUMNS)))
 
     @property
     def completed(self) -> pd.DataFrame:
@@ -56,7 +61,7 @@ class DashboardData:
 
 def _signature(results_dir: Path) -> tuple:
     entries = []
-    for sub in (RUNS_DIRECTORY, ASV_DIRECTORY):
+    for sub in (RUNS_DIRECTORY, ASV_DIRECTORY, COMPARISONS_DIRECTORY):
         directory = results_dir / sub
         if directory.is_dir():
             for path in sorted(directory.rglob("*.json")):
@@ -78,14 +83,15 @@ def _load_cached(results_dir: Path, signature: tuple) -> DashboardData:
     runs["run"] = [Path(p).stem for p in runs["path"]]
     runs["model_name"] = runs.apply(model_name, axis=1) if not runs.empty else pd.Series(dtype=str)
     runs["relative_error_uncertainty"] = runs["energy_error"] / runs["reference_energy"].abs()
-    problems = tuple(str(problem) for problem in table.problems)
+    comparisons, comparison_problems = load_comparisons(results_dir)
+    problems = tuple(str(problem) for problem in table.problems) + tuple(comparison_problems)
     try:
         asv = load_asv_results(results_dir / ASV_DIRECTORY)
         asv_problem = None
     except Exception as error:  # asv's reader raises many types on a damaged file
         asv, asv_problem = pd.DataFrame(columns=list(ASV_COLUMNS)), (
             f"{results_dir / ASV_DIRECTORY}: the asv results could not be read ({error})")
-    return DashboardData(results_dir, runs, problems, asv, asv_problem, signature)
+    return DashboardData(results_dir, runs, problems, asv, asv_problem, signature, comparisons)
 
 
 def read_run(data: DashboardData, run_id: str | None) -> dict[str, Any] | None:

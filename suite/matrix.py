@@ -50,7 +50,7 @@ except ModuleNotFoundError:  # Python 3.10
 from suite.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
 from suite.errors import ConfigError
 
-BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper")
+BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "scaling", "race6")
 DEFAULT_MATRIX = "smoke"
 
 

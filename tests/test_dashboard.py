@@ -26,7 +26,7 @@ from dashboard.data import (
     read_run,
     regression_changes,
 )
-from dashboard.pages import accuracy, attention, regressions, run, table
+from dashboard.pages import accuracy, attention, performance, regressions, run, table
 from suite.references import load_published
 
 REPO = Path(__file__).resolve().parents[1]
@@ -296,13 +296,54 @@ def test_attention_callback(results, data):
                                       .query("L == 6")["label"]}
 
 
-@pytest.mark.parametrize("page", [accuracy, regressions, table, run, attention])
+@pytest.mark.parametrize("page", [accuracy, regressions, table, run, attention, performance])
 def test_every_page_on_an_empty_directory_says_how_to_get_results(tmp_path, page):
     create_app(tmp_path / "empty")
     text = str(page.layout())
     assert ("empty-results" in text and "nqsbench run" in text) or "empty-asv" in text
 
 
-@pytest.mark.parametrize("page", [accuracy, regressions, table, run, attention])
+@pytest.mark.parametrize("page", [accuracy, regressions, table, run, attention, performance])
 def test_every_page_lays_out_with_results(results, page):
     assert page.layout() is not None
+
+
+# --- performance page -----------------------------------------------------------------------------
+
+def _race_rows() -> pd.DataFrame:
+    from suite.compare import COMPARISON_COLUMNS
+
+    rows = [{"cell_id": "a", "label": "attention=t5", "peer": "netket", "peer_version": "3.23.0",
+             "L": 4, "J2": 0.5, "attention": "t5", "layers": 1, "d": 8, "heads": 2,
+             "samples": 256, "n_parameters": 1000, "steps": 20, "ours_seconds_per_step": 0.1,
+             "peer_seconds_per_step": 0.25, "ratio": 0.4, "ours_energy": -0.5,
+             "ours_energy_error": 0.01, "peer_energy": -0.49, "peer_energy_error": 0.01,
+             "ours_exact_energy": -0.51, "peer_exact_energy": -0.505, "device": "cpu",
+             "commit": "abc", "finished_at": "2026-11-22T00:00:00+0000", "path": "x"}]
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def test_race_figure_shows_both_engines_and_the_ratio():
+    figure = figures.race_figure(_race_rows())
+    ours, theirs = figure.data
+    assert list(ours.y) == [0.1] and list(theirs.y) == [0.25] and ours.text == ("×0.40",)
+    assert "nqsbench compare netket" in figures.race_figure(_race_rows().iloc[0:0]) \
+        .layout.annotations[0].text
+
+
+def test_scaling_figure_relative_to_factored():
+    runs = pd.DataFrame({"L": [4, 4, 6, 6], "model_name": ["T5", "Factored"] * 2,
+                         "seconds_per_step": [2.0, 1.0, 6.0, 2.0]})
+    figure = figures.scaling_figure(runs)
+    relative = [t for t in figure.data if t.line.dash == "dot" and t.name == "T5"][0]
+    assert list(relative.x) == [4, 6] and list(relative.y) == [2.0, 3.0]
+
+
+def test_performance_callback_reads_races_and_scaling_runs(results):
+    record = json.loads((REPO / "tests" / "data" / "race.json").read_text())
+    (results / "compare").mkdir()
+    (results / "compare" / "race.json").write_text(json.dumps(record))
+    race, table_text, scaling = performance.update(record["environment"]["device"])
+    assert list(race.data[0].y) == [record["ours"]["seconds_per_step"]]
+    assert f"{record['ratio']:.2f}" in table_text
+    assert "nqsbench run --matrix scaling" in scaling.layout.annotations[0].text

@@ -197,6 +197,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     shutil.copytree(REPO / "results" / "runs", data / "runs")
     shutil.copytree(REPO / "results" / "asv", data / "asv")
     (data / "runs" / CORRUPT_NAME).write_text('{"truncated')
+    (data / "compare").mkdir()
+    shutil.copy(REPO / "tests" / "data" / "race.json", data / "compare" / "race.json")
     empty = root / "empty"
     empty.mkdir()
     started: dict[str, Server] = {}
@@ -392,6 +394,14 @@ def test_attention_page(app: Server, watched: Watched, screenshots: Path, detail
     _assert_problems_banner(page)
     _screenshot(page, screenshots, "05-attention.png")
     watched.assert_clean(f"/attention?id={detail_id}", app)
+
+
+def test_performance_page(app: Server, watched: Watched, screenshots: Path) -> None:
+    page = _open(watched, app.url + "/performance")
+    _assert_graph_has_data(page, "performance-race-graph")
+    _assert_problems_banner(page)
+    _screenshot(page, screenshots, "07-performance.png")
+    watched.assert_clean("/performance", app)
 
 
 def test_empty_results_page(servers: dict[str, Server], watched: Watched, screenshots: Path) -> None:

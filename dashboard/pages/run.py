@@ -40,6 +40,23 @@ def _item(name: str, value: str) -> html.Div:
     return html.Div([html.Span(value, className="value"), html.Span(name, className="name")])
 
 
+def _flop_items(metrics: dict[str, Any]) -> list:
+    """FLOPs and achieved FLOP/s, where the record has them (older records do not)."""
+    items = []
+    if metrics.get("forward_flops_per_sample") is not None:
+        items.append(_item("forward FLOPs / sample", f"{metrics['forward_flops_per_sample']:.3g}"))
+    if metrics.get("step_flops") is not None:
+        items.append(_item("FLOPs / step", f"{metrics['step_flops']:.3g}"))
+    if metrics.get("achieved_flops_per_second") is not None:
+        items.append(_item("GFLOP/s", f"{metrics['achieved_flops_per_second'] / 1e9:.3g}"))
+    if metrics.get("fraction_of_peak") is not None:
+        items.append(_item("of peak", f"{100 * metrics['fraction_of_peak']:.2g} %"))
+    if metrics.get("peak_flops_per_second") is not None:
+        items.append(_item(f"peak: {metrics.get('peak_flops_source')}",
+                           f"{metrics['peak_flops_per_second'] / 1e9:.4g} GFLOP/s"))
+    return items
+
+
 def summary(record: dict[str, Any], run_id: str) -> list:
     """The run's headline numbers and provenance, and a link to its attention maps."""
     git, environment = record.get("git", {}), record.get("environment", {})
@@ -63,6 +80,7 @@ def summary(record: dict[str, Any], run_id: str) -> list:
             _item("total", f"{metrics['total_seconds']:.0f} s"),
             _item("acceptance", f"{metrics['acceptance']:.3f}"),
         ]
+        items += _flop_items(metrics)
     failure = record.get("failure")
     parts: list = [html.Div(items, className="summary")]
     if failure:

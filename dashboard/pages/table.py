@@ -44,6 +44,11 @@ COLUMNS: tuple[tuple[str, str, dict], ...] = (
                                     "filter": "agNumberColumnFilter"}),
     ("compile_seconds", "Compile s", {"valueFormatter": _number(".3g")}),
     ("total_seconds", "Total s", {"valueFormatter": _number(".4g")}),
+    ("gflops_per_second", "GFLOP/s", {"valueFormatter": _number(".3g"),
+                                      "filter": "agNumberColumnFilter"}),
+    ("percent_of_peak", "% of peak", {"valueFormatter": _number(".2g"),
+                                      "filter": "agNumberColumnFilter",
+                                      "tooltipField": "peak_flops_source"}),
     ("device", "Device", {}),
     ("commit_short", "Commit", {}),
     ("finished_at", "Finished (UTC)", {}),
@@ -61,8 +66,10 @@ def grid_rows(runs: pd.DataFrame) -> list[dict]:
         commit_short=[(str(c)[:8] + ("-dirty" if d else "")) if isinstance(c, str) else None
                       for c, d in zip(runs["commit"], runs["dirty"], strict=True)],
         finished_at=runs["finished_at"].astype(str).str[:19].str.replace("T", " "),
+        gflops_per_second=pd.to_numeric(runs["achieved_flops_per_second"]) / 1e9,
+        percent_of_peak=100 * pd.to_numeric(runs["fraction_of_peak"]),
     )
-    rows = rows[[field for field, _, _ in COLUMNS] + ["run"]].astype(object)
+    rows = rows[[field for field, _, _ in COLUMNS] + ["run", "peak_flops_source"]].astype(object)
     return rows.where(rows.notna(), None).to_dict("records")
 
 

@@ -1,0 +1,65 @@
+"""Performance: the race against NetKet, cost against lattice size, and FLOP accounting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import components, figures
+from suite.compare import comparison_table
+
+RACE_GRAPH = "performance-race-graph"
+SCALING_GRAPH = "performance-scaling-graph"
+SCALING_MATRIX = "scaling"
+
+
+def newest_races(races: pd.DataFrame) -> pd.DataFrame:
+    """The newest race of each (cell, peer, device)."""
+    if races.empty:
+        return races
+    return (races.sort_values("finished_at")
+            .drop_duplicates(["cell_id", "peer", "device"], keep="last")
+            .sort_values(["device", "L", "layers", "attention", "J2"]))
+
+
+def layout(**_query: Any) -> html.Div:
+    """The page: a device selector, the race, the scaling plot."""
+    data = components.current_data()
+    devices = sorted(set(data.comparisons["device"].dropna())
+                     | set(data.completed["device"].dropna()))
+    if not devices:
+        return components.empty_results(data.results_dir)
+    return html.Div([
+        html.H2("Performance"),
+        html.P(className="lead", children=(
+            "The same cells in nqsbench and NetKet, in one process, alternating (same model, "
+            "Hamiltonian, sampling and SR; see suite/compare.py), and the cost per step against the "
+            "lattice size for the three attention types. Times are medians over timed steps, "
+            "compilation excluded, and only comparable on one device.")),
+        html.Div(className="filters", children=[
+            components.field("Device", dcc.Dropdown(id="performance-device", options=devices,
+                                                    value=devices[0], clearable=False)),
+        ]),
+        html.Div(components.graph(RACE_GRAPH), className="card"),
+        html.Details([html.Summary("The races as a table"),
+                      dcc.Markdown(id="performance-race-table")], open=False),
+        html.Div(components.graph(SCALING_GRAPH), className="card", style={"marginTop": "12px"}),
+    ])
+
+
+@callback(Output(RACE_GRAPH, "figure"), Output("performance-race-table", "children"),
+          Output(SCALING_GRAPH, "figure"), Input("performance-device", "value"))
+def update(device: str | None):
+    """The race and scaling figures of one device."""
+    data = components.current_data()
+    races = newest_races(data.comparisons)
+    races = races[races["device"] == device]
+    runs = data.completed
+    scaling = runs[(runs["matrix"] == SCALING_MATRIX) & (runs["device"] == device)]
+    table = comparison_table(races) if not races.empty else "No race on this device yet."
+    return figures.race_figure(races), table, figures.scaling_figure(scaling)
+
+
+components.register_export(RACE_GRAPH, SCALING_GRAPH)
