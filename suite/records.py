@@ -88,7 +88,8 @@ def _base_record(cell: Cell, matrix: str, environment: dict, git: dict, started_
 
 def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | None,
                      environment: dict, git: dict, memory: dict, started_at: str,
-                     finished_at: str, attention: dict | None) -> dict[str, Any]:
+                     finished_at: str, attention: dict | None,
+                     flops: dict | None = None) -> dict[str, Any]:
     """The record of a finished run.
 
     Args:
@@ -96,7 +97,10 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         reference: what the relative error is measured against (``None``: no reference known).
         memory: :func:`suite.provenance.peak_memory`.
         attention: ``{"configurations", "initial", "final"}`` arrays, or ``None`` (no attention).
+        flops: :func:`suite.flops.flop_metrics` (``None``: not measured; the metrics are
+            recorded as ``None``).
     """
+    from suite.flops import FLOP_METRICS
     from suite.train import v_score
 
     evaluation = result.evaluation
@@ -124,6 +128,7 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         "total_seconds": result.total_seconds,
         "timed_steps_this_process": result.n_timed_steps,
         **memory,
+        **{key: (flops or {}).get(key) for key in FLOP_METRICS},
     }
     record = _base_record(cell, matrix, environment, git, started_at, finished_at,
                           STATUS_COMPLETED)
@@ -241,6 +246,12 @@ def _row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
         "total_seconds": metrics.get("total_seconds"),
         "acceptance": metrics.get("acceptance"),
         "device_peak_bytes": metrics.get("device_peak_bytes"),
+        "forward_flops_per_sample": metrics.get("forward_flops_per_sample"),
+        "step_flops": metrics.get("step_flops"),
+        "achieved_flops_per_second": metrics.get("achieved_flops_per_second"),
+        "peak_flops_per_second": metrics.get("peak_flops_per_second"),
+        "peak_flops_source": metrics.get("peak_flops_source"),
+        "fraction_of_peak": metrics.get("fraction_of_peak"),
         "failure_step": failure.get("step"),
         "failure_reason": failure.get("reason"),
         "platform": environment.get("platform"),
@@ -268,7 +279,8 @@ def load_runs(results_dir: Path) -> RunTable:
 
     Columns: the cell id and status, every matrix key (``L``, ``J2``, ``attention``, ``layers``,
     ``d``...), the metrics (``energy``, ``energy_error``, ``relative_error``, ``v_score``,
-    ``n_parameters``, ``seconds_per_step``, ``compile_seconds``, ``total_seconds``...), the
+    ``n_parameters``, ``seconds_per_step``, ``compile_seconds``, ``total_seconds``,
+    ``step_flops``, ``achieved_flops_per_second``, ``fraction_of_peak``...), the
     provenance (``device``, ``commit``, ``started_at``...) and the record's ``path``. Files that
     cannot be read are listed in ``problems`` (each names the file) and left out.
     """

@@ -21,6 +21,7 @@ import jax
 
 from suite.checkpoint import Checkpoint, checkpoint_step, load_checkpoint, save_checkpoint
 from suite.errors import DivergenceError
+from suite.flops import flop_metrics
 from suite.matrix import Cell, config_hash
 from suite.provenance import environment, git_state, peak_memory, utc_now
 from suite.records import (
@@ -166,9 +167,17 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
         attention = {"configurations": configurations, "initial": initial_maps,
                      "final": final_maps}
     reference = resolve_reference(config.system.L, config.system.J2, config.system.J1)
+    memory = peak_memory()  # before the FLOP accounting's compilations
+    try:
+        flops = flop_metrics(vmc, result.state, result.seconds_per_step, env, config.model.dtype)
+    except Exception as error:  # noqa: BLE001 (a finished run is recorded without FLOP counts)
+        print(f"nqsbench: warning: no FLOP accounting for {cell.id}: "
+              f"{type(error).__name__}: {error}", file=sys.stderr)
+        flops = None
     record = completed_record(cell=cell, matrix=matrix, result=result, reference=reference,
-                              environment=env, git=git, memory=peak_memory(),
-                              started_at=started_at, finished_at=utc_now(), attention=attention)
+                              environment=env, git=git, memory=memory,
+                              started_at=started_at, finished_at=utc_now(), attention=attention,
+                              flops=flops)
     path = write_record(results_dir, record)
     ckpt_path.unlink(missing_ok=True)
     return "completed", path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 
+import pandas as pd
 import pytest
 
 from suite.config import ModelConfig, RunConfig, SystemConfig
@@ -79,6 +80,21 @@ def test_the_loader_returns_one_tidy_row_per_run(tmp_path):
     assert (row["L"], row["J2"], row["attention"], row["status"]) == (4, 0.5, "t5", "failed")
     assert (row["failure_step"], row["failure_reason"]) == (7, "energy is nan")
     assert row["commit"] == "0" * 40
+
+
+def test_a_record_from_before_flop_accounting_loads_without_it(tmp_path):
+    record = _record("t5")
+    record["status"] = "completed"
+    record["metrics"] = {"energy_per_site": -0.5, "energy_error": 1e-3, "seconds_per_step": 0.1}
+    del record["failure"]
+    write_record(tmp_path, record)
+    table = load_runs(tmp_path)
+    assert not table.problems
+    row = table.frame.iloc[0]
+    assert row["energy"] == -0.5 and row["seconds_per_step"] == 0.1
+    for column in ("forward_flops_per_sample", "step_flops", "achieved_flops_per_second",
+                   "peak_flops_per_second", "peak_flops_source", "fraction_of_peak"):
+        assert row[column] is None or pd.isna(row[column])
 
 
 def test_an_empty_or_missing_directory_gives_an_empty_table(tmp_path):

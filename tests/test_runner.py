@@ -63,6 +63,25 @@ def test_a_tiny_matrix_runs_end_to_end_into_records(finished):
     assert frame["commit"].str.fullmatch("[0-9a-f]{40}").all()
 
 
+def test_a_record_carries_its_flop_accounting(finished):
+    _, results, summary = finished
+    for path in summary.completed:
+        metrics = read_record(path)["metrics"]
+        assert metrics["forward_flops_per_sample"] > 0
+        # a step evaluates the network on every chain at every proposal, and much more
+        assert metrics["step_flops"] > 32 * 16 * metrics["forward_flops_per_sample"]
+        assert metrics["achieved_flops_per_second"] == pytest.approx(
+            metrics["step_flops"] / metrics["seconds_per_step"])
+        assert "measured matmul peak" in metrics["peak_flops_source"]
+        assert 0 < metrics["fraction_of_peak"] <= 1
+        assert metrics["fraction_of_peak"] == pytest.approx(
+            metrics["achieved_flops_per_second"] / metrics["peak_flops_per_second"])
+    frame = load_runs(results).frame.set_index("attention")
+    assert frame.loc["t5", "forward_flops_per_sample"] > frame.loc["factored",
+                                                                   "forward_flops_per_sample"]
+    assert (frame["fraction_of_peak"].astype(float) > 0).all()
+
+
 def test_a_record_holds_provenance_metrics_trace_and_attention(finished):
     matrix, results, summary = finished
     records = {read_record(p)["config"]["model"]["attention"]: read_record(p)
