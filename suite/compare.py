@@ -63,6 +63,8 @@ class EngineTiming:
         energy_error: its standard error.
         exact_energy: the exact energy per site of the final parameters (by enumerating the
             Sz=0 sector; ``None`` above the exact-diagonalisation size).
+        sampling_seconds: median time of the sampling alone (the discarded and the kept sweeps
+            of one step), measured after the race; the rest of the step is the difference.
     """
 
     engine: str
@@ -73,6 +75,7 @@ class EngineTiming:
     energy: float
     energy_error: float
     exact_energy: float | None = None
+    sampling_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -243,19 +246,20 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
         run_peer(block)
 
     peer_stats = driver._loss_stats
+    ours_sampling, peer_sampling = _sampling_seconds(vmc, state, vstate)
     ours = EngineTiming(
         engine="nqsbench", version=_our_version(),
         seconds_per_step=statistics.median(ours_seconds[warmup:]),
         step_seconds=ours_seconds[warmup:], warmup_seconds=ours_seconds[:warmup],
         energy=float(info.energy), energy_error=float(info.error),
-        exact_energy=_exact_energy(vmc, state.params))
+        exact_energy=_exact_energy(vmc, state.params), sampling_seconds=ours_sampling)
     peer = EngineTiming(
         engine="netket", version=nk.__version__,
         seconds_per_step=statistics.median(peer_seconds[warmup:]),
         step_seconds=peer_seconds[warmup:], warmup_seconds=peer_seconds[:warmup],
         energy=float(np.real(peer_stats.mean)) / n,
         energy_error=float(peer_stats.error_of_mean) / n,
-        exact_energy=_exact_energy(vmc, driver.state.parameters))
+        exact_energy=_exact_energy(vmc, driver.state.parameters), sampling_seconds=peer_sampling)
     settings = {"operator": type(hamiltonian).__name__, "rule": "UpDownExchange (ours)",
                 "chunk_size": chunk, "use_ntk": use_ntk, "on_the_fly": driver._on_the_fly,
                 "n_chains": sampler_config.chains,
@@ -264,6 +268,23 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
     return Comparison(cell_id=cell_id, label=label, config=config.to_dict(), steps=steps,
                       warmup=warmup, n_parameters=int(n_parameters), ours=ours, peer=peer,
                       peer_settings=settings)
+
+
+def _sampling_seconds(vmc, state, vstate, repeats: int = 5) -> tuple[float, float]:
+    """Median seconds of one step's sampling in each engine (same chains, sweeps, discards)."""
+    sample = jax.jit(lambda s, k: vmc.sampler.sample(vmc.log_psi(s.params), s.sampler, k)[0])
+    key = jax.random.key(0)
+    jax.block_until_ready(sample(state, key))
+    ours, theirs = [], []
+    for i in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(sample(state, jax.random.fold_in(key, i)))
+        middle = time.perf_counter()
+        vstate.reset()
+        jax.block_until_ready(vstate.samples)
+        ours.append(middle - start)
+        theirs.append(time.perf_counter() - middle)
+    return statistics.median(ours), statistics.median(theirs)
 
 
 def _our_version() -> str:
@@ -301,8 +322,15 @@ def write_comparison(results_dir: str | Path, record: dict[str, Any]) -> Path:
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "cell_id", "label", "peer", "peer_version", "L", "J2", "attention", "layers", "d", "heads",
     "samples", "n_parameters", "steps", "ours_seconds_per_step", "peer_seconds_per_step", "ratio",
+    "ours_sampling_seconds", "peer_sampling_seconds",
     "ours_energy", "ours_energy_error", "peer_energy", "peer_energy_error", "ours_exact_energy",
     "peer_exact_energy", "device", "commit", "finished_at", "path")
+
+
+def _pair(ours: float | None, theirs: float | None) -> str:
+    if ours is None or theirs is None or pd.isna(ours) or pd.isna(theirs):
+        return "n/a"
+    return f"{ours:.3g} / {theirs:.3g}"
 
 
 def load_comparisons(results_dir: str | Path) -> tuple[pd.DataFrame, list[str]]:
@@ -337,6 +365,8 @@ def comparison_row(path: Path | None, record: dict[str, Any]) -> dict[str, Any]:
         "heads": config.model.heads, "samples": config.sampler.n_samples,
         "n_parameters": record["n_parameters"], "steps": record["steps"],
         "ours_seconds_per_step": ours["seconds_per_step"],
+        "ours_sampling_seconds": ours.get("sampling_seconds"),
+        "peer_sampling_seconds": peer.get("sampling_seconds"),
         "peer_seconds_per_step": peer["seconds_per_step"], "ratio": record["ratio"],
         "ours_energy": ours["energy"], "ours_energy_error": ours["energy_error"],
         "peer_energy": peer["energy"], "peer_energy_error": peer["energy_error"],
@@ -348,16 +378,17 @@ def comparison_row(path: Path | None, record: dict[str, Any]) -> dict[str, Any]:
 
 def comparison_table(frame: pd.DataFrame) -> str:
     """The races as a Markdown table: seconds per step of both engines, the ratio, energies."""
-    header = ("| cell | params | steps | nqsbench s/step | NetKet s/step | ratio | E/N nqsbench | "
-              "E/N NetKet | exact E/N (ours / NetKet) | device |")
-    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    header = ("| cell | params | steps | nqsbench s/step | NetKet s/step | ratio | sampling s "
+              "(ours / NetKet) | E/N nqsbench | E/N NetKet | exact E/N (ours / NetKet) | device |")
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in frame.itertuples():
         exact = ("n/a" if row.ours_exact_energy is None or pd.isna(row.ours_exact_energy)
                  else f"{row.ours_exact_energy:.5f} / {row.peer_exact_energy:.5f}")
         lines.append(
             f"| {row.label} L={row.L} | {row.n_parameters:,} | {row.steps} | "
             f"{row.ours_seconds_per_step:.4g} | {row.peer_seconds_per_step:.4g} | "
-            f"{row.ratio:.2f} | {format_with_error(row.ours_energy, row.ours_energy_error)} | "
+            f"{row.ratio:.2f} | {_pair(row.ours_sampling_seconds, row.peer_sampling_seconds)} | "
+            f"{format_with_error(row.ours_energy, row.ours_energy_error)} | "
             f"{format_with_error(row.peer_energy, row.peer_energy_error)} | {exact} | "
             f"{row.device} |")
     return "\n".join(lines) + "\n"
