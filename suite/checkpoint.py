@@ -17,6 +17,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from suite.sharding import is_writer, to_host
 from suite.storage import atomic_write
 from suite.vmc import VMCState
 
@@ -43,12 +44,18 @@ class Checkpoint:
 
 def _leaves(state: VMCState) -> list[np.ndarray]:
     state = state._replace(key=jax.random.key_data(state.key))
-    return [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(jax.device_get(state))]
+    return [to_host(leaf) for leaf in jax.tree_util.tree_leaves(state)]
 
 
 def save_checkpoint(path: Path, checkpoint: Checkpoint, fingerprint: str) -> None:
-    """Write ``checkpoint`` to ``path`` atomically, tagged with the configuration ``fingerprint``."""
+    """Write ``checkpoint`` to ``path`` atomically, tagged with the configuration ``fingerprint``.
+
+    In a multi-host run every process must call this (sharded arrays are gathered
+    collectively); only process 0 writes the file.
+    """
     arrays = {f"leaf_{i}": leaf for i, leaf in enumerate(_leaves(checkpoint.state))}
+    if not is_writer():
+        return
     arrays.update({f"trace_{name}": np.asarray(checkpoint.trace[name]) for name in TRACE_FIELDS})
     arrays["fingerprint"] = np.array(fingerprint)
     buffer = io.BytesIO()

@@ -107,6 +107,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-every", type=float, default=DEFAULT_CHECKPOINT_SECONDS,
                      metavar="SECONDS", help="seconds between checkpoints (default %(default)g)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--devices", default="all", metavar="all|N",
+                     help="split each run's samples over all devices or the first N (default all)")
 
     listing = commands.add_parser("list", help="show the cells of a matrix and their status")
     _add_matrix_options(listing)
@@ -259,7 +261,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from suite.runner import cell_statuses, needs_run, run_cells
+    from suite.sharding import initialize_cluster, is_writer
 
+    if initialize_cluster() and not is_writer():
+        args.no_progress = True  # one progress display per run, from process 0
     matrix, cells = _selected_cells(args, args.shard)
     statuses = cell_statuses(cells, args.results)
     todo = [s for s in statuses if needs_run(s, args.force, args.retry_failed)]
@@ -305,7 +310,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         summary = run_cells(statuses, args.results, matrix.name, force=args.force,
                             retry_failed=args.retry_failed, step_callback=step_callback,
                             on_cell_done=on_cell_done,
-                            checkpoint_every_seconds=args.checkpoint_every)
+                            checkpoint_every_seconds=args.checkpoint_every,
+                            devices=args.devices)
     finally:
         if "bar" in inner:
             inner.pop("bar").close()

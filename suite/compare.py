@@ -10,12 +10,15 @@ For one cell both engines get the same problem and the same work per step:
 - the same sampling: Metropolis with our exchange proposal (one random up spin swapped with one
   random down spin; NetKet's own ``ExchangeRule`` only swaps along graph edges), the same number of
   chains and samples, sweeps of N proposals, and the same discarded sweeps per step;
+- the same memory bound: NetKet's ``chunk_size`` (samples per call of the local energies) is
+  the largest power of two that keeps its network calls within ours (``vmc.chunk_size``
+  evaluations, capped on a CPU where large batches fall out of cache);
 - the same SR: ``VMC_SR`` with ``use_ntk`` matching our solver (the sample-space kernel when
   ``sr_mode`` resolves to ``sample``), the same learning-rate and diagonal-shift schedules.
 
 NetKet is used as its documentation recommends for speed: its jax operator
-(``to_jax_operator``), no chunking unless our cell chunks too, and ``VMC_SR``'s defaults
-otherwise (``on_the_fly`` NTK). The steps alternate between the engines in one process; the clock
+(``to_jax_operator``), power-of-two chunks, and ``VMC_SR``'s defaults otherwise (``on_the_fly``
+NTK). The steps alternate between the engines in one process; the clock
 is read after ``block_until_ready``; the first ``warmup`` steps (compilation) are timed apart.
 """
 
@@ -196,8 +199,7 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
                                            n_chains=sampler_config.chains,
                                            sweep_size=n * sampler_config.sweeps_per_sample,
                                            dtype=jnp.int8)
-    chunk = _netket_chunk(sampler_config.chunk_size, sampler_config.n_samples,
-                          len(vmc.hamiltonian.bonds))
+    chunk = _netket_chunk(vmc.chunk_size, sampler_config.n_samples, len(vmc.hamiltonian.bonds))
     vstate = nk.vqs.MCState(sampler, vmc.model, n_samples=sampler_config.n_samples,
                             n_discard_per_chain=sampler_config.discard_sweeps,
                             variables={"params": initial_params}, chunk_size=chunk,

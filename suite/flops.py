@@ -220,7 +220,7 @@ def step_flop_parts(vmc: VMC, state: VMCState) -> StepFlops:
     config = vmc.sampler.config
     samples = np.repeat(np.asarray(configs), config.samples_per_chain, axis=0)
     capacity = local_energy_capacity(vmc.hamiltonian, samples,
-                                     _samples_per_chunk(vmc.hamiltonian, config.chunk_size))
+                                     _samples_per_chunk(vmc.hamiltonian, vmc.chunk_size))
     return dataclasses.replace(_STEP_FLOPS[key], local_energy_capacity=capacity)
 
 
@@ -257,7 +257,7 @@ def local_energy_capacity(hamiltonian: J1J2Hamiltonian, configs: np.ndarray,
 
 def _count_step(vmc: VMC, state: VMCState) -> StepFlops:
     config = vmc.sampler.config
-    n_sites, chunk = vmc.n_sites, config.chunk_size
+    n_sites, chunk = vmc.n_sites, vmc.chunk_size
     chains, per_chain = config.chains, config.samples_per_chain
     n_samples = chains * per_chain
     params = state.params

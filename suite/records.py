@@ -127,6 +127,8 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         "compile_seconds": result.compile_seconds,
         "total_seconds": result.total_seconds,
         "timed_steps_this_process": result.n_timed_steps,
+        "devices": getattr(result, "n_devices", 1),
+        "processes": environment.get("process_count", 1),
         **memory,
         **{key: (flops or {}).get(key) for key in FLOP_METRICS},
     }

@@ -32,6 +32,7 @@ from suite.records import (
     write_record,
 )
 from suite.references import resolve_reference
+from suite.sharding import is_writer
 from suite.snapshots import attention_maps, snapshot_configurations
 from suite.train import StepCallback, build_vmc, train
 from suite.version import __version__
@@ -121,8 +122,13 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback | None = None,
              checkpoint_every_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
-             checkpoint_every_steps: int | None = None) -> tuple[str, Path]:
+             checkpoint_every_steps: int | None = None,
+             devices: str | int | None = "all") -> tuple[str, Path | None]:
     """Run one cell to the end (resuming from its checkpoint if there is one) and record it.
+
+    The samples are split over ``devices`` (``"all"`` or a number; see ``suite.sharding``). In a
+    multi-host run every process runs the cell and only process 0 writes (the path is ``None``
+    on the others).
 
     Returns:
         ``(status, record path)`` with status ``completed`` or ``failed``. A divergence or any
@@ -148,20 +154,20 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
         result = train(config, on_step=on_step, resume=resume,
                        on_checkpoint=lambda c: save_checkpoint(ckpt_path, c, fingerprint),
                        checkpoint_every_steps=checkpoint_every_steps,
-                       checkpoint_every_seconds=checkpoint_every_seconds)
+                       checkpoint_every_seconds=checkpoint_every_seconds, devices=devices)
         final_maps = attention_maps(vmc.model, result.state.params, configurations)
     except DivergenceError as error:
         record = failed_record(cell=cell, matrix=matrix, step=error.step, reason=error.reason,
                                environment=env, git=git, started_at=started_at,
                                finished_at=utc_now())
         ckpt_path.unlink(missing_ok=True)  # resuming would diverge again
-        return "failed", write_record(results_dir, record)
+        return "failed", _write(results_dir, record)
     except Exception as error:  # noqa: BLE001 (record it and let the matrix go on)
         traceback.print_exc(file=sys.stderr)
         record = failed_record(cell=cell, matrix=matrix, step=None,
                                reason=f"{type(error).__name__}: {error}", environment=env,
                                git=git, started_at=started_at, finished_at=utc_now())
-        return "failed", write_record(results_dir, record)
+        return "failed", _write(results_dir, record)
     attention = None
     if initial_maps is not None:
         attention = {"configurations": configurations, "initial": initial_maps,
@@ -178,9 +184,14 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
                               environment=env, git=git, memory=memory,
                               started_at=started_at, finished_at=utc_now(), attention=attention,
                               flops=flops)
-    path = write_record(results_dir, record)
-    ckpt_path.unlink(missing_ok=True)
+    path = _write(results_dir, record)
+    if is_writer():
+        ckpt_path.unlink(missing_ok=True)
     return "completed", path
+
+
+def _write(results_dir: Path, record: dict) -> Path | None:
+    return write_record(results_dir, record) if is_writer() else None
 
 
 ProgressFactory = Callable[[Cell, int], StepCallback | None]
@@ -190,7 +201,8 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
               retry_failed: bool = False, step_callback: ProgressFactory | None = None,
               on_cell_done: Callable[[CellStatus, str, Path | None], None] | None = None,
               checkpoint_every_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
-              checkpoint_every_steps: int | None = None) -> RunSummary:
+              checkpoint_every_steps: int | None = None,
+              devices: str | int | None = "all") -> RunSummary:
     """Run every cell that needs it, in order; a failing cell is recorded and the others go on.
 
     Args:
@@ -199,6 +211,7 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
         retry_failed: re-run failed cells.
         step_callback: ``(cell, steps) -> on_step`` for a per-run progress display.
         on_cell_done: called with ``(status, "completed"|"failed"|"skipped", record path)``.
+        devices: ``"all"`` or a number of devices to split each run's samples over.
     """
     summary = RunSummary()
     with sigterm_as_interrupt():
@@ -212,7 +225,8 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
                        if step_callback is not None else None)
             outcome, path = run_cell(status.cell, results_dir, matrix, on_step=on_step,
                                      checkpoint_every_seconds=checkpoint_every_seconds,
-                                     checkpoint_every_steps=checkpoint_every_steps)
+                                     checkpoint_every_steps=checkpoint_every_steps,
+                                     devices=devices)
             (summary.completed if outcome == "completed" else summary.failed).append(path)
             if on_cell_done is not None:
                 on_cell_done(status, outcome, path)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from suite.chunking import map_in_chunks
+from suite.chunking import effective_chunk_size, map_in_chunks
 from suite.config import SamplerConfig
 
 LogPsi = Callable[[jax.Array], jax.Array]
@@ -76,7 +76,8 @@ class MetropolisExchange:
         return SamplerState(random_sz0_configs(key, self.config.chains, self.n_sites))
 
     def _batched(self, log_psi: LogPsi) -> LogPsi:
-        return lambda configs: map_in_chunks(log_psi, configs, self.config.chunk_size)
+        chunk = effective_chunk_size(self.config.chunk_size)
+        return lambda configs: map_in_chunks(log_psi, configs, chunk)
 
     def _sweeps(self, log_psi: LogPsi, key, configs, log_psi_configs, n_sweeps: int):
         """Run ``n_sweeps`` sweeps of N proposals; returns the new chains and acceptances."""

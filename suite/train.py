@@ -22,6 +22,14 @@ from suite.hamiltonian import J1J2Hamiltonian
 from suite.lattice import SquareLattice
 from suite.models import DTYPES, build_model, count_parameters
 from suite.sampler import MetropolisExchange
+from suite.sharding import (
+    check_divisible,
+    replicated,
+    sample_mesh,
+    select_devices,
+    shard_state,
+    state_shardings,
+)
 from suite.stats import Stats
 from suite.vmc import VMC, StepInfo, VMCState
 
@@ -64,6 +72,8 @@ class TrainResult:
     state: VMCState = field(repr=False)
     n_timed_steps: int = 0
     """steps timed in this process (the rest of ``trace`` comes from a checkpoint)"""
+    n_devices: int = 1
+    """devices the samples were split over (seconds per step are of the whole run)"""
 
 
 def build_vmc(config: RunConfig) -> VMC:
@@ -99,7 +109,8 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
           resume: Checkpoint | None = None,
           on_checkpoint: Callable[[Checkpoint], None] | None = None,
           checkpoint_every_steps: int | None = None,
-          checkpoint_every_seconds: float | None = None) -> TrainResult:
+          checkpoint_every_seconds: float | None = None,
+          devices: str | int | None = "all") -> TrainResult:
     """Optimise the configured model, then evaluate it with ``config.evaluation_samples`` samples.
 
     Args:
@@ -111,6 +122,8 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
             and/or every ``checkpoint_every_seconds`` seconds, and once more if the run is
             interrupted (``KeyboardInterrupt``, which the runner also raises on SIGTERM), before
             the interruption propagates.
+        devices: ``"all"`` or a number of devices; with more than one, the samples are split
+            over them (``suite.sharding``) and the step gives the single-device update.
 
     Returns:
         :class:`TrainResult`.
@@ -123,11 +136,15 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
     vmc = build_vmc(config)
     if resume is None:
         resume = Checkpoint.fresh(vmc.init(jax.random.key(config.seed)))
-    state = resume.state
+    mesh = sample_mesh(select_devices(devices))
+    check_divisible(config.sampler.chains, mesh)
+    vmc.mesh = mesh
+    state = shard_state(resume.state, mesh)
     n_parameters = count_parameters(state.params)
 
     compile_start = time.perf_counter()
-    step_fn = jax.jit(vmc.step).lower(state).compile()
+    shardings = None if mesh is None else (state_shardings(state, mesh), replicated(mesh))
+    step_fn = jax.jit(vmc.step, out_shardings=shardings).lower(state).compile()
     compile_seconds = time.perf_counter() - compile_start
 
     first_step = int(state.step)
@@ -170,4 +187,5 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
         raise DivergenceError(config.optimizer.steps, f"evaluated energy is {evaluation.energy}")
     seconds_per_step = float(np.median(trace["seconds"])) if len(trace["seconds"]) else math.nan
     return TrainResult(config, n_parameters, evaluation, seconds_per_step, compile_seconds,
-                       time.perf_counter() - start, trace, state, n_timed_steps=n_steps)
+                       time.perf_counter() - start, trace, state, n_timed_steps=n_steps,
+                       n_devices=1 if mesh is None else mesh.size)

@@ -15,11 +15,12 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from suite.chunking import map_in_chunks
+from suite.chunking import effective_chunk_size, map_in_chunks
 from suite.config import OptimizerConfig
 from suite.hamiltonian import J1J2Hamiltonian
 from suite.models import init_parameters
 from suite.sampler import MetropolisExchange, SamplerState
+from suite.sharding import constrain_samples
 from suite.sr import sr_direction
 from suite.stats import Stats, chain_statistics
 
@@ -90,6 +91,8 @@ class VMC:
         self.diag_shift = make_schedule(optimizer.diag_shift_schedule, optimizer.diag_shift,
                                         optimizer.diag_shift_final, optimizer.steps)
         self.optimizer = optax.sgd(self.learning_rate)
+        self.mesh = None
+        """a ``jax.sharding.Mesh`` to split the samples over (``suite.sharding``), or None"""
 
     @property
     def n_sites(self) -> int:
@@ -97,7 +100,8 @@ class VMC:
 
     @property
     def chunk_size(self) -> int | None:
-        return self.sampler.config.chunk_size
+        """Network evaluations per call: the configured bound, capped on a CPU."""
+        return effective_chunk_size(self.sampler.config.chunk_size)
 
     def log_psi(self, params) -> Any:
         """The batched log-amplitude at ``params``: (B, N) -> (B,) complex."""
@@ -133,10 +137,12 @@ class VMC:
         key, key_sample = jax.random.split(state.key)
         samples, chains = self.sampler.sample(self.log_psi(state.params), state.sampler, key_sample)
         n_chains, per_chain, _ = samples.configs.shape
-        configs = samples.configs.reshape(-1, self.n_sites)
-        e_loc = self.local_energies(state.params, configs, samples.log_psi.reshape(-1))
+        configs = constrain_samples(samples.configs.reshape(-1, self.n_sites), self.mesh)
+        log_psi_configs = constrain_samples(samples.log_psi.reshape(-1), self.mesh)
+        e_loc = constrain_samples(self.local_energies(state.params, configs, log_psi_configs),
+                                  self.mesh)
         stats = chain_statistics(jnp.real(e_loc).reshape(n_chains, per_chain))
-        jacobian = self.per_sample_jacobian(state.params, configs)
+        jacobian = constrain_samples(self.per_sample_jacobian(state.params, configs), self.mesh)
         solution = sr_direction(jacobian, e_loc, self.diag_shift(state.step),
                                 self.optimizer_config.sr_mode)
         _, unravel = ravel_pytree(state.params)
