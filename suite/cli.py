@@ -96,6 +96,8 @@ def _build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--sr-mode", default="auto", help=", ".join(SR_MODES))
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--devices", default="all", metavar="all|N",
+                       help="split the samples over all devices or the first N (default all)")
 
     run = commands.add_parser("run", help="run the cells of a benchmark matrix and record them")
     _add_matrix_options(run)
@@ -227,7 +229,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         acc=f"{float(info.acceptance):.2f}", s_step=f"{seconds:.3f}")
 
     try:
-        result = train(config, on_step=on_step)
+        result = train(config, on_step=on_step, devices=args.devices)
     finally:
         bar.close()
     ev = result.evaluation
@@ -244,8 +246,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"V-score: {v_score(ev.variance, ev.energy, n_sites):.3e}")
     print(f"parameters: {result.n_parameters}")
     print(f"seconds per step: {result.seconds_per_step:.4f}"
-          f"  (median of {config.optimizer.steps} steps; compile {result.compile_seconds:.1f} s"
-          f" apart; total {result.total_seconds:.1f} s)")
+          f"  (median of {config.optimizer.steps} steps on {result.n_devices} device(s); compile "
+          f"{result.compile_seconds:.1f} s apart; total {result.total_seconds:.1f} s)")
     return 0
 
 

@@ -62,6 +62,8 @@ def summary(record: dict[str, Any], run_id: str) -> list:
     git, environment = record.get("git", {}), record.get("environment", {})
     items = [_item("status", record["status"]), _item("cell", record["cell_id"]),
              _item("device", str(environment.get("device"))),
+             _item("devices × processes", f"{(record.get('metrics') or {}).get('devices', 1)} × "
+                                          f"{environment.get('process_count', 1)}"),
              _item("commit", f"{str(git.get('commit'))[:8]}{'-dirty' if git.get('dirty') else ''}"),
              _item("finished (UTC)", str(record.get("finished_at"))[:19].replace("T", " "))]
     metrics = record.get("metrics")
