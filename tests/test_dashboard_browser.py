@@ -194,7 +194,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     """Both servers, started together: 'data' (committed results + a corrupt record), 'empty'."""
     root = tmp_path_factory.mktemp("dashboard")
     data = root / "results"
-    shutil.copytree(REPO / "results" / "runs", data / "runs")
+    (data / "runs").mkdir(parents=True)
+    for path in (REPO / "results" / "runs").glob("*.json"):  # the quick matrix's nine runs
+        if json.loads(path.read_text()).get("matrix") == "quick":
+            shutil.copy(path, data / "runs" / path.name)
     shutil.copytree(REPO / "results" / "asv", data / "asv")
     (data / "runs" / CORRUPT_NAME).write_text('{"truncated')
     (data / "compare").mkdir()
