@@ -25,7 +25,6 @@ is read after ``block_until_ready``; the first ``warmup`` steps (compilation) ar
 from __future__ import annotations
 
 import json
-import secrets
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -42,7 +41,7 @@ from suite.exact import MAX_EXACT_SITES, exact_expectation
 from suite.formatting import format_with_error
 from suite.sampler import propose_exchange
 from suite.sr import choose_mode
-from suite.storage import TEMP_PREFIX, atomic_create
+from suite.storage import TEMP_PREFIX, create_json_record
 from suite.train import build_vmc
 
 COMPARISON_SCHEMA_VERSION = 1
@@ -308,17 +307,9 @@ def comparison_record(comparison: Comparison, environment: dict, git: dict,
 
 def write_comparison(results_dir: str | Path, record: dict[str, Any]) -> Path:
     """Create ``results_dir/compare/<cell>-<peer>-<time>-<random>.json`` (never overwrites)."""
-    directory = Path(results_dir) / COMPARISONS_DIRECTORY
-    stamp = record["finished_at"].replace("-", "").replace(":", "").replace("+0000", "Z")
-    data = (json.dumps(record, indent=1, allow_nan=False) + "\n").encode()
-    while True:
-        name = (f"{record['cell_id'] or 'cell'}-{record['peer']['engine']}-{stamp}-"
-                f"{secrets.token_hex(4)}.json")
-        try:
-            atomic_create(directory / name, data)
-            return directory / name
-        except FileExistsError:
-            continue
+    prefix = f"{record['cell_id'] or 'cell'}-{record['peer']['engine']}"
+    return create_json_record(Path(results_dir) / COMPARISONS_DIRECTORY, prefix,
+                              record["finished_at"], record)
 
 
 COMPARISON_COLUMNS: tuple[str, ...] = (

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import pandas as pd
 from suite.config import RunConfig
 from suite.matrix import Cell, config_hash, settings_of
 from suite.references import Reference
-from suite.storage import TEMP_PREFIX, atomic_create
+from suite.storage import TEMP_PREFIX, create_json_record
 from suite.version import __version__
 
 SCHEMA_VERSION = 1
@@ -153,16 +152,8 @@ def failed_record(*, cell: Cell, matrix: str, step: int | None, reason: str, env
 
 def write_record(results_dir: Path, record: dict[str, Any]) -> Path:
     """Create a new record file under ``results_dir/runs/`` and return its path."""
-    directory = Path(results_dir) / RUNS_DIRECTORY
-    stamp = record["started_at"].replace("-", "").replace(":", "").replace("+0000", "Z")
-    data = (json.dumps(record, indent=1, allow_nan=False) + "\n").encode()
-    while True:
-        path = directory / f"{record['cell_id']}-{stamp}-{secrets.token_hex(4)}.json"
-        try:
-            atomic_create(path, data)
-            return path
-        except FileExistsError:  # astronomically unlikely: draw another name
-            continue
+    return create_json_record(Path(results_dir) / RUNS_DIRECTORY, record["cell_id"],
+                              record["started_at"], record)
 
 
 def read_record(path: Path) -> dict[str, Any]:

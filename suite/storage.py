@@ -7,9 +7,12 @@ reader of this package ignores.
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import tempfile
 from pathlib import Path
+from typing import Any
 
 TEMP_PREFIX = ".tmp-"
 
@@ -66,3 +69,29 @@ def atomic_create(path: Path, data: bytes) -> None:
     finally:
         temporary.unlink(missing_ok=True)
     _sync_directory(path.parent)
+
+
+def create_json_record(directory: Path, prefix: str, timestamp: str, record: dict[str, Any]) -> Path:
+    """Create ``directory/<prefix>-<compact UTC time>-<random>.json`` holding ``record``.
+
+    The file is created atomically and exclusively (:func:`atomic_create`), so records are
+    append-only: a name already taken, even by another process, just draws another random part.
+
+    Args:
+        directory: where the record goes.
+        prefix: the start of the name (e.g. the cell id).
+        timestamp: ISO 8601 UTC time, ``2026-11-22T05:40:07+0000``; written ``20261122T054007Z``.
+        record: JSON-serialisable, without NaN or infinities.
+
+    Returns:
+        The path of the new file.
+    """
+    stamp = timestamp.replace("-", "").replace(":", "").replace("+0000", "Z")
+    data = (json.dumps(record, indent=1, allow_nan=False) + "\n").encode()
+    while True:
+        path = Path(directory) / f"{prefix}-{stamp}-{secrets.token_hex(4)}.json"
+        try:
+            atomic_create(path, data)
+            return path
+        except FileExistsError:  # astronomically unlikely: draw another name
+            continue
