@@ -146,13 +146,12 @@ def _exchange_rule(nk):
     return UpDownExchange()
 
 
-def _netket_chunk(chunk_size: int | None, n_samples: int, n_bonds: int) -> int | None:
+def _netket_chunk(samples_per_chunk: int | None, n_samples: int) -> int | None:
     """NetKet's chunk (samples whose connected configurations go through the network at once)
-    bounding memory as our ``chunk_size`` (network evaluations per call) does; a power of two."""
-    if chunk_size is None or n_samples * n_bonds <= chunk_size:
+    bounding memory as our local energies' chunks do; a power of two, ``None`` for one call."""
+    if samples_per_chunk is None or samples_per_chunk >= n_samples:
         return None
-    per_chunk = max(1, chunk_size // n_bonds)
-    return 1 << (per_chunk.bit_length() - 1)
+    return 1 << (samples_per_chunk.bit_length() - 1)
 
 
 def _exact_energy(vmc, params) -> float | None:
@@ -198,7 +197,8 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
                                            n_chains=sampler_config.chains,
                                            sweep_size=n * sampler_config.sweeps_per_sample,
                                            dtype=jnp.int8)
-    chunk = _netket_chunk(vmc.chunk_size, sampler_config.n_samples, len(vmc.hamiltonian.bonds))
+    chunk = _netket_chunk(vmc.hamiltonian.samples_per_chunk(vmc.chunk_size),
+                          sampler_config.n_samples)
     vstate = nk.vqs.MCState(sampler, vmc.model, n_samples=sampler_config.n_samples,
                             n_discard_per_chain=sampler_config.discard_sweeps,
                             variables={"params": initial_params}, chunk_size=chunk,

@@ -59,8 +59,7 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from suite import hamiltonian as _hamiltonian
-from suite.hamiltonian import J1J2Hamiltonian
+from suite.hamiltonian import J1J2Hamiltonian, packing_capacities
 from suite.sampler import MetropolisExchange, SamplerState
 from suite.sr import choose_mode, sr_direction
 from suite.stats import chain_statistics
@@ -220,15 +219,8 @@ def step_flop_parts(vmc: VMC, state: VMCState) -> StepFlops:
     config = vmc.sampler.config
     samples = np.repeat(np.asarray(configs), config.samples_per_chain, axis=0)
     capacity = local_energy_capacity(vmc.hamiltonian, samples,
-                                     _samples_per_chunk(vmc.hamiltonian, vmc.chunk_size))
+                                     vmc.hamiltonian.samples_per_chunk(vmc.chunk_size))
     return dataclasses.replace(_STEP_FLOPS[key], local_energy_capacity=capacity)
-
-
-def _samples_per_chunk(hamiltonian: J1J2Hamiltonian, chunk_size: int | None) -> int | None:
-    """Samples per call of the local energies (``chunk_size`` network evaluations at most)."""
-    if chunk_size is None:
-        return None
-    return max(1, chunk_size // max(len(hamiltonian.bonds), 1))
 
 
 def local_energy_capacity(hamiltonian: J1J2Hamiltonian, configs: np.ndarray,
@@ -240,9 +232,8 @@ def local_energy_capacity(hamiltonian: J1J2Hamiltonian, configs: np.ndarray,
     that capacity averaged over the chunks of ``configs`` (M, N), formed and padded as
     :func:`suite.chunking.map_in_chunks` does. 1 where the Hamiltonian evaluates every pair.
     """
-    fractions = getattr(_hamiltonian, "CAPACITY_FRACTIONS", None)
     bonds = np.asarray(hamiltonian.bonds)
-    if fractions is None or len(bonds) == 0 or len(configs) == 0:
+    if len(bonds) == 0 or len(configs) == 0:
         return 1.0
     configs = np.asarray(configs)
     rows, calls = _padded(len(configs), samples_per_chunk)
@@ -250,7 +241,7 @@ def local_energy_capacity(hamiltonian: J1J2Hamiltonian, configs: np.ndarray,
     anti_aligned = configs[:, bonds[:, 0]] != configs[:, bonds[:, 1]]
     counts = anti_aligned.reshape(calls, -1).sum(axis=1)
     total = rows * len(bonds)
-    capacities = np.array(sorted({max(1, math.ceil(f * total)) for f in fractions}))
+    capacities = np.array(packing_capacities(total))
     chosen = capacities[np.minimum(np.searchsorted(capacities, counts), len(capacities) - 1)]
     return float(np.mean(chosen)) / total
 
@@ -272,7 +263,7 @@ def _count_step(vmc: VMC, state: VMCState) -> StepFlops:
 
     # local energies: map_in_chunks over samples, chunk_size // n_bonds samples at a time; XLA
     # counts the capacity that holds every (sample, bond) pair
-    e_rows, e_calls = _padded(n_samples, _samples_per_chunk(vmc.hamiltonian, chunk))
+    e_rows, e_calls = _padded(n_samples, vmc.hamiltonian.samples_per_chunk(chunk))
 
     def local_energies(p, x, log_psi_x):
         return vmc.hamiltonian.local_energies(vmc.log_psi(p), x, log_psi_x, None)

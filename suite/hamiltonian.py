@@ -27,6 +27,12 @@ chunk are packed (a random Sz=0 state has about half its bonds anti-aligned, a N
 to all of its nearest-neighbour bonds)."""
 
 
+def packing_capacities(total: int) -> list[int]:
+    """The capacities, in (sample, bond) pairs, among which a chunk of ``total`` pairs is packed:
+    ``CAPACITY_FRACTIONS`` of it, ascending, without repeats."""
+    return sorted({max(1, math.ceil(f * total)) for f in CAPACITY_FRACTIONS})
+
+
 @dataclass(frozen=True)
 class J1J2Hamiltonian:
     """Bonds and couplings of the J1-J2 model on a periodic square lattice."""
@@ -58,6 +64,13 @@ class J1J2Hamiltonian:
         """The coupling of each bond in :attr:`bonds`, shape (n_bonds,)."""
         return np.concatenate([np.full(len(bonds), float(coupling))
                                for bonds, coupling in self._bond_groups()] or [np.zeros(0)])
+
+    def samples_per_chunk(self, chunk_size: int | None) -> int | None:
+        """Samples per network call of :meth:`local_energies`, so that a call evaluates at most
+        ``chunk_size`` connected configurations (``None``: every sample in one call)."""
+        if chunk_size is None:
+            return None
+        return max(1, chunk_size // max(len(self.bonds), 1))
 
     def local_energies(
         self,
@@ -115,10 +128,9 @@ class J1J2Hamiltonian:
                     return jax.ops.segment_sum(terms, sample, num_segments=n_samples)
                 return evaluate
 
-            total = n_samples * n_bonds
-            capacities = sorted({max(1, math.ceil(f * total)) for f in CAPACITY_FRACTIONS})
+            capacities = packing_capacities(n_samples * n_bonds)
             branch = jnp.searchsorted(jnp.asarray(capacities), count)
             return diagonal + jax.lax.switch(branch, [off_diagonal(c) for c in capacities], None)
 
-        samples_per_chunk = None if chunk_size is None else max(1, chunk_size // n_bonds)
-        return map_in_chunks(chunk_energies, (configs, log_psi_configs), samples_per_chunk)
+        return map_in_chunks(chunk_energies, (configs, log_psi_configs),
+                             self.samples_per_chunk(chunk_size))
