@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.data import DashboardData, load_data
@@ -97,6 +98,11 @@ def parse_system(value: str | None) -> tuple[int, float] | None:
         return None
     L, J2 = value.split("|", 1)
     return int(L), float(J2)
+
+
+def in_system(frame: pd.DataFrame, L: int, J2: float) -> pd.Series:
+    """Which rows of ``frame`` are on the L x L lattice at J2/J1 = ``J2`` (J2 to rounding)."""
+    return (frame["L"] == L) & ((frame["J2"] - J2).abs() < 1e-12)
 
 
 def system_options(systems: list[tuple[int, float]]) -> list[dict[str, str]]:

@@ -65,7 +65,7 @@ def select_runs(data: DashboardData, system: str | None, layers: list[int] | Non
     if chosen is None:
         return runs.iloc[0:0]
     L, J2 = chosen
-    keep = (runs["L"] == L) & ((runs["J2"] - J2).abs() < 1e-12)
+    keep = components.in_system(runs, L, J2)
     keep &= runs["layers"].isin(layers or []) & runs["device"].isin(devices or [])
     return runs[keep]
 
@@ -77,7 +77,7 @@ def select_published(system: str | None, layers: list[int] | None) -> pd.DataFra
     if chosen is None:
         return published.iloc[0:0]
     L, J2 = chosen
-    keep = (published["L"] == L) & ((published["J2"] - J2).abs() < 1e-12)
+    keep = components.in_system(published, L, J2)
     keep &= published["layers"].isna() | published["layers"].isin(layers or [])
     return published[keep]
 

@@ -79,8 +79,8 @@ def update(run_id: str | None, stage: str, configuration: int | None):
             f"{figures.format_dependence(final)} after training (0: the same map for every input).")
     config = record["config"]
     summary = attention_summary(data)
-    same_system = summary[(summary["L"] == config["system"]["L"])
-                          & ((summary["J2"] - config["system"]["J2"]).abs() < 1e-12)]
+    same_system = summary[components.in_system(summary, config["system"]["L"],
+                                               config["system"]["J2"])]
     options = [{"label": f"{i + 1}", "value": i} for i in range(count)]
     return (figures.attention_figure(maps[index], title), text, options,
             figures.input_dependence_figure(same_system))

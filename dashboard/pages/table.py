@@ -119,7 +119,7 @@ def paper_table(runs: pd.DataFrame, system: str | None, fmt: str) -> tuple[str, 
     if chosen is None:
         return "No completed run yet.", "text"
     L, J2 = chosen
-    selected = runs[(runs["L"] == L) & ((runs["J2"] - J2).abs() < 1e-12)]
+    selected = runs[components.in_system(runs, L, J2)]
     return render_table(selected, fmt), ("markdown" if fmt == "markdown" else "text")
 
 
