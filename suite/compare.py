@@ -39,6 +39,7 @@ import pandas as pd
 from suite.config import RunConfig
 from suite.exact import MAX_EXACT_SITES, exact_expectation
 from suite.formatting import format_with_error
+from suite.precision import cast_parameters, with_dtype
 from suite.sampler import propose_exchange
 from suite.sr import choose_mode
 from suite.storage import TEMP_PREFIX, create_json_record
@@ -146,6 +147,31 @@ def _exchange_rule(nk):
     return UpDownExchange()
 
 
+def _variational_state_class(nk, sampling_dtype):
+    """NetKet's ``MCState``, or one whose sampler uses the model in ``sampling_dtype``.
+
+    NetKet has no public option for this, but ``MCState`` draws samples through its
+    ``_sampler_model`` and ``_sampler_variables``, and evaluates local energies and gradients
+    with the model itself; overriding the two gives exactly our mixed precision
+    (``suite.precision``), so a cell with ``sampler_dtype`` races like against like.
+    """
+    if sampling_dtype is None:
+        return nk.vqs.MCState
+
+    class MixedPrecisionMCState(nk.vqs.MCState):
+        @property
+        def _sampler_model(self):
+            if getattr(self, "_low_precision_model", None) is None:
+                self._low_precision_model = with_dtype(self._model, sampling_dtype)
+            return self._low_precision_model
+
+        @property
+        def _sampler_variables(self):
+            return cast_parameters(self.variables, sampling_dtype)
+
+    return MixedPrecisionMCState
+
+
 def _netket_chunk(samples_per_chunk: int | None, n_samples: int) -> int | None:
     """NetKet's chunk (samples whose connected configurations go through the network at once)
     bounding memory as our local energies' chunks do; a power of two, ``None`` for one call."""
@@ -199,7 +225,8 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
                                            dtype=jnp.int8)
     chunk = _netket_chunk(vmc.hamiltonian.samples_per_chunk(vmc.chunk_size),
                           sampler_config.n_samples)
-    vstate = nk.vqs.MCState(sampler, vmc.model, n_samples=sampler_config.n_samples,
+    state_class = _variational_state_class(nk, vmc.sampling_dtype)
+    vstate = state_class(sampler, vmc.model, n_samples=sampler_config.n_samples,
                             n_discard_per_chain=sampler_config.discard_sweeps,
                             variables={"params": initial_params}, chunk_size=chunk,
                             sampler_seed=config.seed, seed=config.seed)
@@ -265,7 +292,9 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
                 "chunk_size": chunk, "use_ntk": use_ntk, "on_the_fly": driver._on_the_fly,
                 "n_chains": sampler_config.chains,
                 "sweep_size": n * sampler_config.sweeps_per_sample,
-                "n_discard_per_chain": sampler_config.discard_sweeps}
+                "n_discard_per_chain": sampler_config.discard_sweeps,
+                "sampler_dtype": (None if vmc.sampling_dtype is None
+                                  else jnp.dtype(vmc.sampling_dtype).name)}
     return Comparison(cell_id=cell_id, label=label, config=config.to_dict(), steps=steps,
                       warmup=warmup, n_parameters=int(n_parameters), ours=ours, peer=peer,
                       peer_settings=settings)
@@ -273,7 +302,8 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
 
 def _sampling_seconds(vmc, state, vstate, repeats: int = 5) -> tuple[float, float]:
     """Median seconds of one step's sampling in each engine (same chains, sweeps, discards)."""
-    sample = jax.jit(lambda s, k: vmc.sampler.sample(vmc.log_psi(s.params), s.sampler, k)[0])
+    sample = jax.jit(lambda s, k: vmc.sampler.sample(vmc.sampling_log_psi(s.params), s.sampler,
+                                                     k)[0])
     key = jax.random.key(0)
     jax.block_until_ready(sample(state, key))
     ours, theirs = [], []

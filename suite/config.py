@@ -114,6 +114,12 @@ class SamplerConfig:
     exchanges per chain. ``thermalization_sweeps`` are run once when chains are created,
     ``discard_sweeps`` at the start of every step. ``chunk_size`` bounds the number of
     configurations that go through the network in one call (``None``: no chunking).
+
+    ``dtype`` is the precision of the network inside the Markov chain (``None``: the model's).
+    ``float32`` with a ``float64`` model samples with a single-precision copy of the parameters,
+    so the chains target |psi_32|^2; local energies, log-derivatives and the SR solve stay in
+    double precision, and every step records how far log psi_32 strays from log psi_64 on its
+    samples, which bounds the resulting bias (see :mod:`suite.precision`).
     """
 
     n_samples: int = 1024
@@ -122,6 +128,7 @@ class SamplerConfig:
     thermalization_sweeps: int = 32
     discard_sweeps: int = 5
     chunk_size: int | None = 16384
+    dtype: str | None = None
 
     def validate(self) -> SamplerConfig:
         _require_positive_int("samples", self.n_samples)
@@ -140,6 +147,8 @@ class SamplerConfig:
                 raise ConfigError(name, f"must be a non-negative integer, got {value!r}")
         if self.chunk_size is not None:
             _require_positive_int("chunk_size", self.chunk_size)
+        if self.dtype is not None:
+            _require_choice("sampler_dtype", self.dtype, DTYPES)
         return self
 
     @property

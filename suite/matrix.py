@@ -83,6 +83,7 @@ FIELDS: dict[str, Field] = {
     "thermalization_sweeps": Field("sampler", "thermalization_sweeps", int),
     "discard_sweeps": Field("sampler", "discard_sweeps", int),
     "chunk_size": Field("sampler", "chunk_size", int, optional=True),
+    "sampler_dtype": Field("sampler", "dtype", str, optional=True),
     "steps": Field("optimizer", "steps", int),
     "learning_rate": Field("optimizer", "learning_rate", float),
     "learning_rate_schedule": Field("optimizer", "learning_rate_schedule", str),
@@ -157,8 +158,15 @@ def canonical_json(data: Any) -> str:
 
 
 def config_hash(config: RunConfig) -> str:
-    """SHA-256 of the canonical JSON of the fully resolved configuration."""
-    return hashlib.sha256(canonical_json(config.to_dict()).encode()).hexdigest()
+    """SHA-256 of the canonical JSON of the fully resolved configuration.
+
+    A sampler dtype that is unset or equal to the model's changes nothing, so it is left out:
+    such a cell keeps the id it had before the setting existed, and its records stay valid.
+    """
+    data = config.to_dict()
+    if data["sampler"].get("dtype") in (None, data["model"]["dtype"]):
+        data["sampler"].pop("dtype", None)
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
 def settings_of(config: RunConfig) -> dict[str, Any]:

@@ -107,6 +107,7 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
     metrics = {
         "energy_per_site": evaluation.energy,
         "energy_error": evaluation.error,
+        "sampling_bias_bound": evaluation.sampling_bias_bound,
         "energy_variance": evaluation.variance,
         "tau_corr": evaluation.tau_corr,
         "acceptance": evaluation.acceptance,

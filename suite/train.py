@@ -49,6 +49,8 @@ class Evaluation:
     tau_corr: float
     acceptance: float
     n_samples: int
+    sampling_bias_bound: float = 0.0
+    """bound on the energy bias from sampling in another precision, per site (``suite.precision``)"""
 
 
 def v_score(variance: float, energy_per_site: float, n_sites: int) -> float:
@@ -84,7 +86,9 @@ def build_vmc(config: RunConfig) -> VMC:
     model = build_model(config.model, system.L)
     sampler = MetropolisExchange(config.sampler, lattice.n_sites)
     hamiltonian = J1J2Hamiltonian(lattice, system.J1, system.J2)
-    return VMC(model, hamiltonian, sampler, config.optimizer, DTYPES[config.model.dtype])
+    sampling_dtype = None if config.sampler.dtype is None else DTYPES[config.sampler.dtype]
+    return VMC(model, hamiltonian, sampler, config.optimizer, DTYPES[config.model.dtype],
+               sampling_dtype)
 
 
 def _check_finite(step: int, info: StepInfo) -> None:
@@ -98,11 +102,11 @@ def evaluate(vmc: VMC, state: VMCState, n_samples: int) -> Evaluation:
     """Energy statistics of ``state`` from ``n_samples`` fresh samples (a multiple of chains)."""
     per_chain = n_samples // vmc.sampler.config.chains
     run = jax.jit(lambda s: vmc.evaluate(s, per_chain))
-    stats, acceptance = jax.device_get(run(state))
+    stats, acceptance, bias = jax.device_get(run(state))
     stats = Stats(*(float(x) for x in stats))
     n = vmc.n_sites
     return Evaluation(stats.mean / n, stats.error / n, stats.variance, stats.tau_corr,
-                      float(acceptance), per_chain * vmc.sampler.config.chains)
+                      float(acceptance), per_chain * vmc.sampler.config.chains, float(bias) / n)
 
 
 def train(config: RunConfig, on_step: StepCallback | None = None,

@@ -19,6 +19,7 @@ from suite.chunking import effective_chunk_size, map_in_chunks
 from suite.config import OptimizerConfig
 from suite.hamiltonian import J1J2Hamiltonian
 from suite.models import init_parameters
+from suite.precision import cast_parameters, energy_bias_bound, log_psi_spread, with_dtype
 from suite.sampler import MetropolisExchange, SamplerState
 from suite.sharding import constrain_samples
 from suite.sr import sr_direction
@@ -75,12 +76,15 @@ class VMC:
         sampler: the Metropolis exchange sampler.
         optimizer: validated optimiser settings.
         dtype: parameter dtype.
+        sampling_dtype: the network's dtype inside the Markov chain (``None``: ``dtype``);
+            see :mod:`suite.precision`.
     """
 
     def __init__(self, model: nn.Module, hamiltonian: J1J2Hamiltonian,
                  sampler: MetropolisExchange, optimizer: OptimizerConfig,
-                 dtype=jnp.float64) -> None:
+                 dtype=jnp.float64, sampling_dtype=None) -> None:
         self.model = model
+        self.sampling_dtype = None if sampling_dtype == dtype else sampling_dtype
         self.hamiltonian = hamiltonian
         self.sampler = sampler
         self.optimizer_config = optimizer.validate()
@@ -107,11 +111,36 @@ class VMC:
         """The batched log-amplitude at ``params``: (B, N) -> (B,) complex."""
         return lambda configs: self.model.apply({"params": params}, configs)
 
+    def sampling_log_psi(self, params) -> Any:
+        """The batched log-amplitude the Markov chain uses: :meth:`log_psi` in ``sampling_dtype``.
+
+        Its values are returned in the model's complex dtype, so the acceptance test draws the
+        same random numbers as a chain in the model's precision and differs from it only where
+        the two log-amplitudes straddle a draw.
+        """
+        if self.sampling_dtype is None:
+            return self.log_psi(params)
+        model = with_dtype(self.model, self.sampling_dtype)
+        low = cast_parameters(params, self.sampling_dtype)
+        output = jnp.result_type(self.dtype, jnp.complex64)
+        return lambda configs: model.apply({"params": low}, configs).astype(output)
+
+    def model_log_psi(self, params, configs: jax.Array, sampled_log_psi: jax.Array) -> jax.Array:
+        """log psi of the samples (M, N) in the model's precision.
+
+        The chain's own values when it sampled in that precision; otherwise one more chunked
+        network pass, so local energies never mix precisions.
+        """
+        if self.sampling_dtype is None:
+            return sampled_log_psi
+        return map_in_chunks(self.log_psi(params), configs, self.chunk_size)
+
     def init(self, key: jax.Array) -> VMCState:
         """Random parameters and thermalised chains."""
         key_params, key_chains, key_thermal, key_run = jax.random.split(key, 4)
         params = init_parameters(self.model, key_params, self.n_sites, self.dtype)
-        thermalize = jax.jit(lambda p, c, k: self.sampler.thermalize(self.log_psi(p), c, k))
+        thermalize = jax.jit(
+            lambda p, c, k: self.sampler.thermalize(self.sampling_log_psi(p), c, k))
         chains = thermalize(params, self.sampler.init(key_chains), key_thermal)
         return VMCState(params, self.optimizer.init(params), chains, key_run,
                         jnp.zeros((), jnp.int32))
@@ -135,10 +164,12 @@ class VMC:
     def step(self, state: VMCState) -> tuple[VMCState, StepInfo]:
         """One optimisation step (pure; jit it once)."""
         key, key_sample = jax.random.split(state.key)
-        samples, chains = self.sampler.sample(self.log_psi(state.params), state.sampler, key_sample)
+        samples, chains = self.sampler.sample(self.sampling_log_psi(state.params), state.sampler,
+                                              key_sample)
         n_chains, per_chain, _ = samples.configs.shape
         configs = constrain_samples(samples.configs.reshape(-1, self.n_sites), self.mesh)
-        log_psi_configs = constrain_samples(samples.log_psi.reshape(-1), self.mesh)
+        log_psi_configs = constrain_samples(
+            self.model_log_psi(state.params, configs, samples.log_psi.reshape(-1)), self.mesh)
         e_loc = constrain_samples(self.local_energies(state.params, configs, log_psi_configs),
                                   self.mesh)
         stats = chain_statistics(jnp.real(e_loc).reshape(n_chains, per_chain))
@@ -159,16 +190,23 @@ class VMC:
         )
         return VMCState(params, opt_state, chains, key, state.step + 1), info
 
-    def evaluate(self, state: VMCState, samples_per_chain: int) -> tuple[Stats, jax.Array]:
+    def evaluate(self, state: VMCState, samples_per_chain: int
+                 ) -> tuple[Stats, jax.Array, jax.Array]:
         """Energy statistics (total-energy units) from a fresh batch of samples, no update.
 
         Returns:
-            ``(stats, acceptance)``.
+            ``(stats, acceptance, sampling_bias_bound)``: the last is the bound of
+            :mod:`suite.precision` on the energy bias of sampling in ``sampling_dtype``
+            (total-energy units; exactly 0 when the chain runs in the model's precision).
         """
         key = jax.random.fold_in(state.key, 0x5EED)
-        samples, _ = self.sampler.sample(self.log_psi(state.params), state.sampler, key,
+        samples, _ = self.sampler.sample(self.sampling_log_psi(state.params), state.sampler, key,
                                          samples_per_chain)
         n_chains, per_chain, _ = samples.configs.shape
-        e_loc = self.local_energies(state.params, samples.configs.reshape(-1, self.n_sites),
-                                    samples.log_psi.reshape(-1))
-        return chain_statistics(jnp.real(e_loc).reshape(n_chains, per_chain)), samples.acceptance
+        configs = samples.configs.reshape(-1, self.n_sites)
+        sampled_log_psi = samples.log_psi.reshape(-1)
+        log_psi_configs = self.model_log_psi(state.params, configs, sampled_log_psi)
+        e_loc = self.local_energies(state.params, configs, log_psi_configs)
+        bias = energy_bias_bound(log_psi_spread(sampled_log_psi, log_psi_configs), e_loc)
+        stats = chain_statistics(jnp.real(e_loc).reshape(n_chains, per_chain))
+        return stats, samples.acceptance, bias

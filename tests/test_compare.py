@@ -5,6 +5,8 @@ Skipped when NetKet (the ``.[peers]`` extra) is not installed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -100,3 +102,24 @@ def test_race_on_a_tiny_cell_records_and_reloads(tmp_path):
     assert row["ratio"] == pytest.approx(comparison.ratio)
     assert row["L"] == 4 and row["attention"] == "t5"
     assert "t5 tiny" in comparison_table(frame)
+
+
+def test_netket_samples_in_the_precision_the_cell_asks_for():
+    from suite.compare import _variational_state_class
+    from suite.models import init_parameters
+
+    config = dataclasses.replace(_config(0.0), sampler=SamplerConfig(n_samples=16,
+                                                                      dtype="float32"))
+    vmc, hilbert, _ = _netket_problem(config)
+    params = init_parameters(vmc.model, jax.random.key(0), vmc.n_sites)
+    assert _variational_state_class(nk, None) is nk.vqs.MCState
+    vstate = _variational_state_class(nk, vmc.sampling_dtype)(
+        nk.sampler.MetropolisExchange(hilbert, graph=nk.graph.Square(4)), vmc.model,
+        variables={"params": params}, n_samples=16)
+    configs = jnp.asarray(basis_configurations(sz0_basis(16), 16)[:64])
+    theirs = vstate._sampler_model.apply(vstate._sampler_variables, configs)
+    assert theirs.dtype == jnp.complex64
+    np.testing.assert_array_equal(np.asarray(theirs).astype(np.complex128),
+                                  np.asarray(vmc.sampling_log_psi(params)(configs)))
+    # local energies and gradients still use the double-precision model
+    assert vstate.model.dtype == jnp.float64
