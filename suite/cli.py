@@ -85,6 +85,10 @@ def _build_parser() -> argparse.ArgumentParser:
                           help="network evaluations per call (bounds memory)")
     sampling.add_argument("--eval-samples", type=int, default=None,
                           help="samples of the final evaluation pass (default 4x samples)")
+    sampling.add_argument("--sampler-dtype", default=None, choices=DTYPES,
+                          help="network precision inside the Markov chain (default: --dtype); "
+                               "float32 with a float64 model is mixed precision, with the bias "
+                               "bound recorded")
     optim = train.add_argument_group("optimisation")
     optim.add_argument("--steps", type=int, default=300)
     optim.add_argument("--learning-rate", type=float, default=0.02)
@@ -132,6 +136,9 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="timed steps per engine and cell (default %(default)s)")
     compare.add_argument("--warmup", type=int, default=2,
                          help="untimed steps first, compilation included (default %(default)s)")
+    compare.add_argument("--sampler-dtype", default=None, choices=DTYPES,
+                         help="sample in this precision in both engines (e.g. float32 with the "
+                              "float64 model: mixed precision); default: the cells' own setting")
     compare.add_argument("--no-record", action="store_true",
                          help="print only; do not write records to RESULTS/compare/")
     dashboard = commands.add_parser("dashboard", help="serve the results dashboard (Dash app)")
@@ -200,7 +207,7 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
                               sweeps_per_sample=args.sweeps,
                               thermalization_sweeps=args.thermalization,
                               discard_sweeps=args.discard,
-                              chunk_size=args.chunk_size),
+                              chunk_size=args.chunk_size, dtype=args.sampler_dtype),
         optimizer=OptimizerConfig(
             steps=args.steps, learning_rate=args.learning_rate,
             learning_rate_schedule=args.learning_rate_schedule,
@@ -394,12 +401,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         netket_available,
         write_comparison,
     )
+    from suite.matrix import with_setting
     from suite.provenance import environment, git_state, utc_now
 
     if not netket_available():
         print("nqsbench compare: NetKet is not installed; pip install -e '.[peers]'", file=sys.stderr)
         return 2
     matrix, cells = _selected_cells(args)
+    if args.sampler_dtype is not None:
+        cells = [with_setting(cell, "sampler_dtype", args.sampler_dtype) for cell in cells]
     print(f"matrix {matrix.name}: racing NetKet on {len(cells)} cell(s), {args.steps} timed steps "
           f"each after {args.warmup} warm-up", file=sys.stderr)
     rows = []

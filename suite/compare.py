@@ -344,7 +344,8 @@ def write_comparison(results_dir: str | Path, record: dict[str, Any]) -> Path:
 
 COMPARISON_COLUMNS: tuple[str, ...] = (
     "cell_id", "label", "peer", "peer_version", "L", "J2", "attention", "layers", "d", "heads",
-    "samples", "n_parameters", "steps", "ours_seconds_per_step", "peer_seconds_per_step", "ratio",
+    "samples", "sampler_dtype", "n_parameters", "steps", "ours_seconds_per_step",
+    "peer_seconds_per_step", "ratio",
     "ours_sampling_seconds", "peer_sampling_seconds",
     "ours_energy", "ours_energy_error", "peer_energy", "peer_energy_error", "ours_exact_energy",
     "peer_exact_energy", "device", "commit", "finished_at", "path")
@@ -386,6 +387,7 @@ def comparison_row(path: Path | None, record: dict[str, Any]) -> dict[str, Any]:
         "peer_version": peer["version"], "L": config.system.L, "J2": config.system.J2,
         "attention": config.model.attention, "layers": config.model.layers, "d": config.model.d,
         "heads": config.model.heads, "samples": config.sampler.n_samples,
+        "sampler_dtype": config.sampler.dtype or config.model.dtype,
         "n_parameters": record["n_parameters"], "steps": record["steps"],
         "ours_seconds_per_step": ours["seconds_per_step"],
         "ours_sampling_seconds": ours.get("sampling_seconds"),

@@ -186,6 +186,14 @@ def config_from_settings(settings: dict[str, Any]) -> RunConfig:
     return RunConfig(**built, **sections["run"])
 
 
+def with_setting(cell: Cell, key: str, value: Any) -> Cell:
+    """``cell`` with one more setting (validated), shown in its label; the id follows the config."""
+    settings = {**cell.settings, key: coerce_value("--" + key.replace("_", "-"), key, value)}
+    config = config_from_settings(settings).validate()
+    axes = cell.axes if key in cell.axes else (*cell.axes, key)
+    return Cell(config=config, settings=settings_of(config), axes=axes)
+
+
 def _matches(settings: dict[str, Any], where: dict[str, Any]) -> bool:
     return all(settings.get(key) == value for key, value in where.items())
 

@@ -228,6 +228,7 @@ def _row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
         **settings,
         "energy": metrics.get("energy_per_site"),
         "energy_error": metrics.get("energy_error"),
+        "sampling_bias_bound": metrics.get("sampling_bias_bound"),
         "energy_variance": metrics.get("energy_variance"),
         "v_score": metrics.get("v_score"),
         "relative_error": metrics.get("relative_error"),

@@ -13,6 +13,7 @@ except ModuleNotFoundError:  # Python 3.10
 import pytest
 
 from suite.config import RunConfig
+from suite.errors import ConfigError
 from suite.matrix import (
     BUILTIN_MATRICES,
     MatrixError,
@@ -188,3 +189,15 @@ def test_bad_filters_are_rejected():
         parse_filters(["L=four"])
     with pytest.raises(MatrixError, match="KEY=VALUE"):
         parse_filters(["L"])
+
+
+def test_with_setting_adds_a_validated_setting_to_the_label_and_id():
+    from suite.matrix import with_setting
+
+    cell = load_matrix("smoke").cells[0]
+    mixed = with_setting(cell, "sampler_dtype", "float32")
+    assert mixed.config.sampler.dtype == "float32" and mixed.id != cell.id
+    assert mixed.label == cell.label + " sampler_dtype=float32"
+    assert with_setting(cell, "sampler_dtype", "float64").id == cell.id  # a no-op keeps the id
+    with pytest.raises(ConfigError, match="sampler_dtype"):
+        with_setting(cell, "sampler_dtype", "float16")
