@@ -35,6 +35,10 @@ COLUMNS: tuple[tuple[str, str, dict], ...] = (
     ("steps", "Steps", {"filter": "agNumberColumnFilter"}),
     ("energy", "E/N", {"valueFormatter": _number(".6f"), "filter": "agNumberColumnFilter"}),
     ("energy_error", "± E/N", {"valueFormatter": _number(".1e")}),
+    ("sampling_precision", "Sampling", {"headerTooltip": "network precision in the Markov chain"}),
+    ("sampling_bias_bound", "Bias bound E/N", {
+        "valueFormatter": _number(".1e"),
+        "headerTooltip": "bound on the energy bias of sampling in lower precision (0: none)"}),
     ("relative_error", "Rel. error", {"valueFormatter": _number(".2e"),
                                       "filter": "agNumberColumnFilter"}),
     ("v_score", "V-score", {"valueFormatter": _number(".2e"), "filter": "agNumberColumnFilter"}),
@@ -68,6 +72,8 @@ def grid_rows(runs: pd.DataFrame) -> list[dict]:
         finished_at=runs["finished_at"].astype(str).str[:19].str.replace("T", " "),
         gflops_per_second=pd.to_numeric(runs["achieved_flops_per_second"]) / 1e9,
         percent_of_peak=100 * pd.to_numeric(runs["fraction_of_peak"]),
+        sampling_precision=runs["sampler_dtype"].where(runs["sampler_dtype"].notna(),
+                                                       runs["dtype"]),
     )
     rows = rows[[field for field, _, _ in COLUMNS] + ["run", "peak_flops_source"]].astype(object)
     return rows.where(rows.notna(), None).to_dict("records")
