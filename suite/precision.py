@@ -39,8 +39,7 @@ def cast_parameters(params: Any, dtype: Any) -> Any:
 
 def log_psi_spread(log_psi_sampled: jax.Array, log_psi_exact: jax.Array) -> jax.Array:
     """max - min over the samples of Re(log psi the chain used - log psi of the model)."""
-    difference = jnp.real(log_psi_sampled).astype(jnp.real(log_psi_exact).dtype)
-    difference = difference - jnp.real(log_psi_exact)
+    difference = jnp.real(log_psi_sampled - log_psi_exact)
     return jnp.max(difference) - jnp.min(difference)
 
 

@@ -106,7 +106,7 @@ def test_mixed_precision_step_and_evaluation_record_the_bound(engines):
 
 def test_sampler_dtype_is_validated_and_a_no_op_keeps_the_cell_id():
     with pytest.raises(ConfigError, match="sampler_dtype"):
-        _mixed().sampler.__class__(dtype="float16").validate()
+        SamplerConfig(dtype="float16").validate()
     same = dataclasses.replace(CONFIG, sampler=dataclasses.replace(CONFIG.sampler,
                                                                    dtype="float64"))
     assert config_hash(same) == config_hash(CONFIG)
