@@ -39,9 +39,9 @@ def profile() -> str:
 
 
 def load_profile_matrix():
-    """The :class:`suite.matrix.Matrix` of the current profile, narrowed to the cells that
+    """The :class:`suite.bench.matrix.Matrix` of the current profile, narrowed to the cells that
     match ``$NQSBENCH_ASV_ONLY`` (``"attention=factored J2=0.0"``, the ``--only`` syntax)."""
-    from suite.matrix import load_matrix, parse_filters
+    from suite.bench.matrix import load_matrix, parse_filters
 
     matrix = load_matrix(profile())
     only = os.environ.get(ONLY_VARIABLE, "").split()
@@ -112,10 +112,10 @@ def cache_path(cell) -> Path:
 
 def measure(cell) -> dict[str, Any]:
     """Run ``cell`` once and return its metrics; a divergence gives ``{"failed": ...}``."""
+    from suite.bench.build import resolve_reference
+    from suite.bench.provenance import peak_memory
+    from suite.bench.train import train
     from suite.errors import DivergenceError
-    from suite.provenance import peak_memory
-    from suite.references import resolve_reference
-    from suite.train import train
 
     config = cell.config
     try:

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from suite.asv_results import COLUMNS as ASV_COLUMNS
-from suite.asv_results import load_asv_results
-from suite.compare import COMPARISON_COLUMNS, COMPARISONS_DIRECTORY, load_comparisons
-from suite.records import RUNS_DIRECTORY, STATUS_COMPLETED, RecordError, load_runs, read_record
-from suite.references import load_published, resolve_reference
-from suite.snapshots import input_dependence
-from suite.tables import ATTENTION_NAMES, model_name
+from suite.report.analysis import input_dependence
+from suite.report.asv_results import COLUMNS as ASV_COLUMNS
+from suite.report.asv_results import load_asv_results
+from suite.report.races import COMPARISON_COLUMNS, COMPARISONS_DIRECTORY, load_comparisons
+from suite.report.records import RUNS_DIRECTORY, STATUS_COMPLETED, RecordError, load_runs, read_record
+from suite.report.references import find_reference, load_published
+from suite.report.tables import ATTENTION_NAMES, model_name
 
 ASV_DIRECTORY = "asv"
 
@@ -34,14 +34,14 @@ class DashboardData:
 
     Attributes:
         results_dir: the directory read.
-        runs: one row per run record (``suite.records.load_runs``' columns) plus ``run``, the
+        runs: one row per run record (``suite.report.records.load_runs``' columns) plus ``run``, the
             record's file stem, which the dashboard's URLs use as the run id, and
             ``relative_error_uncertainty``.
         problems: one message per record file that could not be read (it names the file).
-        asv: ``suite.asv_results.load_asv_results``' tidy frame (empty without asv results).
+        asv: ``suite.report.asv_results.load_asv_results``' tidy frame (empty without asv results).
         asv_problem: why the asv results could not be read, or ``None``.
         signature: the file names, sizes and times this snapshot was read from.
-        comparisons: ``suite.compare.load_comparisons``' races against NetKet.
+        comparisons: ``suite.perf.netket.load_comparisons``' races against NetKet.
     """
 
     results_dir: Path
@@ -124,7 +124,7 @@ def attention_summary(data: DashboardData) -> pd.DataFrame:
     """The input dependence of every completed run with attention snapshots.
 
     Columns: ``run``, ``L``, ``J2``, ``layers``, ``model_name``, ``label``, ``initial`` and
-    ``final`` (``suite.snapshots.input_dependence`` of the maps at initialisation and at the end).
+    ``final`` (``suite.report.analysis.input_dependence`` of the maps at initialisation and at the end).
     """
     return _attention_summary_cached(data)
 
@@ -193,7 +193,7 @@ def published_points() -> pd.DataFrame:
     """
     rows = []
     for result in load_published():
-        reference = resolve_reference(result.L, result.J2)
+        reference = find_reference(result.L, result.J2)
         scale = abs(reference.energy_per_site) if reference else math.nan
         rows.append({
             "L": result.L, "J2": result.J2, "label": result.label,

@@ -339,7 +339,7 @@ def input_dependence_figure(frame: pd.DataFrame) -> go.Figure:
 
     Args:
         frame: one row per run with ``label``, ``model_name``, ``initial`` and ``final`` (the
-            ``suite.snapshots.input_dependence`` numbers).
+            ``suite.report.analysis.input_dependence`` numbers).
 
     Returns:
         Grouped bars (initial, final) per run on a log axis; factored attention is exactly 0
@@ -374,7 +374,7 @@ def race_figure(races: pd.DataFrame) -> go.Figure:
     """Seconds per step of nqsbench and its peer on the same cells, with the ratio on top.
 
     Args:
-        races: ``suite.compare.load_comparisons`` rows (the newest per cell and device).
+        races: ``suite.perf.netket.load_comparisons`` rows (the newest per cell and device).
 
     Returns:
         Grouped bars per cell (log axis); the text over nqsbench's bar is its time divided by

@@ -11,8 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite.config import (
+from suite.bench.config import (
     ATTENTIONS,
+    DEFAULT_CHECKPOINT_SECONDS,
     DTYPES,
     MODELS,
     SCHEDULES,
@@ -23,10 +24,9 @@ from suite.config import (
     SamplerConfig,
     SystemConfig,
 )
+from suite.bench.matrix import BUILTIN_MATRICES, DEFAULT_MATRIX, MatrixError
 from suite.errors import ConfigError, DivergenceError
-from suite.matrix import BUILTIN_MATRICES, DEFAULT_MATRIX, MatrixError
-from suite.runner import DEFAULT_CHECKPOINT_SECONDS
-from suite.tables import FORMATS
+from suite.report.tables import FORMATS
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -173,10 +173,11 @@ def _flag(field: str) -> str:
 def _cmd_params(args: argparse.Namespace) -> int:
     import jax
 
-    from suite.models import build_model, count_parameters, init_parameters
+    from suite.bench.build import build_model
+    from suite.engine.models import count_parameters, init_parameters
 
     SystemConfig(L=args.L, J2=0.0).validate()
-    model = build_model(_model_config(args), args.L)
+    model = build_model(_model_config(args).validate(args.L), args.L)
     shapes = jax.eval_shape(lambda key: init_parameters(model, key, args.L**2),
                             jax.random.key(0))
     print(count_parameters(shapes))
@@ -184,7 +185,7 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_exact(args: argparse.Namespace) -> int:
-    from suite.exact import MAX_EXACT_SITES, exact_energy_per_site
+    from suite.engine.exact import MAX_EXACT_SITES, exact_energy_per_site
 
     Ly = args.L if args.Ly is None else args.Ly
     n_sites = args.L * Ly
@@ -222,9 +223,9 @@ def _run_config(args: argparse.Namespace) -> RunConfig:
 def _cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from suite.formatting import format_with_error
-    from suite.references import resolve_reference
-    from suite.train import train, v_score
+    from suite.bench.build import resolve_reference
+    from suite.bench.train import train, v_score
+    from suite.report.formatting import format_with_error
 
     config = _run_config(args)
     bar = tqdm(total=config.optimizer.steps, desc="train", unit="step", file=sys.stderr,
@@ -259,7 +260,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _selected_cells(args: argparse.Namespace, shard: str | None = None):
-    from suite.matrix import load_matrix, parse_filters, parse_shard
+    from suite.bench.matrix import load_matrix, parse_filters, parse_shard
 
     matrix = load_matrix(args.matrix)
     cells = matrix.select(parse_filters(args.only), parse_shard(shard))
@@ -269,8 +270,8 @@ def _selected_cells(args: argparse.Namespace, shard: str | None = None):
 def _cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from suite.runner import cell_statuses, needs_run, run_cells
-    from suite.sharding import initialize_cluster, is_writer
+    from suite.bench.runner import cell_statuses, needs_run, run_cells
+    from suite.engine.sharding import initialize_cluster, is_writer
 
     if initialize_cluster() and not is_writer():
         args.no_progress = True  # one progress display per run, from process 0
@@ -331,7 +332,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from suite.runner import cell_statuses
+    from suite.bench.runner import cell_statuses
 
     matrix, cells = _selected_cells(args)
     print(f"# matrix {matrix.name} ({matrix.source}): {matrix.description}")
@@ -353,9 +354,9 @@ def _warn_problems(problems) -> None:
 
 
 def _cmd_table(args: argparse.Namespace) -> int:
-    from suite.matrix import config_hash, load_matrix, parse_filters
-    from suite.records import load_runs
-    from suite.tables import render_table
+    from suite.bench.matrix import config_hash, load_matrix, parse_filters
+    from suite.report.records import load_runs
+    from suite.report.tables import render_table
 
     table = load_runs(args.results)
     _warn_problems(table.problems)
@@ -374,7 +375,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
 
 
 def _cmd_references(args: argparse.Namespace) -> int:
-    from suite.references import load_published, load_references
+    from suite.report.references import load_published, load_references
 
     print("Reference ground-state energies per site (J1 = 1, spin-1/2 units)")
     print(f"{'id':26s} {'L':>3s} {'J2':>5s} {'E/N':>14s} {'uncertainty':>11s}  kind        citation")
@@ -392,17 +393,15 @@ def _cmd_references(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from suite.compare import (
-        PeerUnavailableError,
-        compare_with_netket,
+    from suite.bench.matrix import with_setting
+    from suite.bench.provenance import environment, git_state, utc_now
+    from suite.perf.netket import PeerUnavailableError, compare_with_netket, netket_available
+    from suite.report.races import (
         comparison_record,
         comparison_row,
         comparison_table,
-        netket_available,
         write_comparison,
     )
-    from suite.matrix import with_setting
-    from suite.provenance import environment, git_state, utc_now
 
     if not netket_available():
         print("nqsbench compare: NetKet is not installed; pip install -e '.[peers]'", file=sys.stderr)
@@ -447,7 +446,7 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 def _cmd_machine_name(args: argparse.Namespace) -> int:
     import re
 
-    from suite.provenance import environment
+    from suite.bench.provenance import environment
 
     env = environment()
     name = f"{env['host']}-{env['platform']}-{env['device']}"
@@ -466,8 +465,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        import suite  # noqa: F401  (turns on float64)
-
         return COMMANDS[args.command](args)
     except ConfigError as error:
         print(f"nqsbench {args.command}: error: {_flag(error.field)}: {error.message}",

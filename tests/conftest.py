@@ -1,4 +1,4 @@
-"""Shared fixtures: importing ``suite`` turns on float64 for every test."""
+"""Shared fixtures: importing ``suite.engine`` turns on float64 for every test."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-import suite  # noqa: F401
-from suite.config import ModelConfig
-from suite.hamiltonian import J1J2Hamiltonian
-from suite.lattice import SquareLattice
-from suite.models import build_model, init_parameters
+import suite.engine  # noqa: F401  (turns on float64)
+from suite.bench.build import build_model
+from suite.bench.config import ModelConfig
+from suite.engine.hamiltonian import J1J2Hamiltonian
+from suite.engine.lattice import SquareLattice
+from suite.engine.models import init_parameters
 
 TINY_MATRIX = """
 name = "tiny"

@@ -15,8 +15,8 @@ FIXTURE = Path(__file__).parent / "data" / "asv"
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import cells  # noqa: E402
-from suite.asv_results import load_asv_results  # noqa: E402
-from suite.matrix import load_matrix  # noqa: E402
+from suite.bench.matrix import load_matrix  # noqa: E402
+from suite.report.asv_results import load_asv_results  # noqa: E402
 
 
 def _bench_module(monkeypatch, profile: str | None = None, only: str | None = None):

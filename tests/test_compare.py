@@ -14,18 +14,17 @@ import optax
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from suite.compare import (
-    compare_with_netket,
+from suite.bench.build import build_vmc
+from suite.bench.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
+from suite.engine.exact import basis_configurations, exact_energy_per_site, sparse_hamiltonian, sz0_basis
+from suite.engine.sr import sr_direction
+from suite.perf.netket import compare_with_netket, netket_hamiltonian
+from suite.report.races import (
     comparison_record,
     comparison_table,
     load_comparisons,
-    netket_hamiltonian,
     write_comparison,
 )
-from suite.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
-from suite.exact import basis_configurations, exact_energy_per_site, sparse_hamiltonian, sz0_basis
-from suite.sr import sr_direction
-from suite.train import build_vmc
 
 nk = pytest.importorskip("netket", reason="NetKet (pip install -e '.[peers]') is not installed")
 
@@ -105,8 +104,8 @@ def test_race_on_a_tiny_cell_records_and_reloads(tmp_path):
 
 
 def test_netket_samples_in_the_precision_the_cell_asks_for():
-    from suite.compare import _variational_state_class
-    from suite.models import init_parameters
+    from suite.engine.models import init_parameters
+    from suite.perf.netket import _variational_state_class
 
     config = dataclasses.replace(_config(0.0), sampler=SamplerConfig(n_samples=16,
                                                                       dtype="float32"))

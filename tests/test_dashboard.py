@@ -27,7 +27,7 @@ from dashboard.data import (
     regression_changes,
 )
 from dashboard.pages import accuracy, attention, performance, regressions, run, table
-from suite.references import load_published
+from suite.report.references import load_published
 
 REPO = Path(__file__).resolve().parents[1]
 CORRUPT = "zzzzzzzzzzzz-20260101T000000Z-deadbeef.json"
@@ -319,7 +319,7 @@ def test_every_page_lays_out_with_results(results, page):
 # --- performance page -----------------------------------------------------------------------------
 
 def _race_rows() -> pd.DataFrame:
-    from suite.compare import COMPARISON_COLUMNS
+    from suite.report.races import COMPARISON_COLUMNS
 
     rows = [{"cell_id": "a", "label": "attention=t5", "peer": "netket", "peer_version": "3.23.0",
              "L": 4, "J2": 0.5, "attention": "t5", "layers": 1, "d": 8, "heads": 2,

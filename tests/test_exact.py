@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from suite.exact import exact_energy_per_site, sparse_hamiltonian, sz0_basis
-from suite.hamiltonian import J1J2Hamiltonian
-from suite.lattice import SquareLattice
-from suite.references import find_reference, load_references, resolve_reference
+from suite.bench.build import resolve_reference
+from suite.engine.exact import exact_energy_per_site, sparse_hamiltonian, sz0_basis
+from suite.engine.hamiltonian import J1J2Hamiltonian
+from suite.engine.lattice import SquareLattice
+from suite.report.references import find_reference, load_references
 
 
 @pytest.mark.parametrize(("J2", "expected"), [(0.5, -0.5286202095), (0.0, -0.7017802005)])

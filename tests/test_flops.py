@@ -9,9 +9,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from suite.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
-from suite.flops import (
-    FLOP_METRICS,
+from suite.bench.build import build_model, build_vmc
+from suite.bench.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
+from suite.bench.provenance import environment
+from suite.engine.hamiltonian import J1J2Hamiltonian
+from suite.engine.lattice import SquareLattice
+from suite.engine.models import init_parameters
+from suite.engine.sampler import random_sz0_configs
+from suite.perf.flops import (
     device_peak_flops,
     factorisation_flops,
     flop_metrics,
@@ -21,12 +26,7 @@ from suite.flops import (
     step_flop_parts,
     xla_flops,
 )
-from suite.hamiltonian import J1J2Hamiltonian
-from suite.lattice import SquareLattice
-from suite.models import build_model, init_parameters
-from suite.provenance import environment
-from suite.sampler import random_sz0_configs
-from suite.train import build_vmc
+from suite.report.records import FLOP_METRICS
 
 
 def test_xla_counts_a_loop_body_once_whatever_its_trip_count():

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from suite.formatting import format_with_error
+from suite.report.formatting import format_with_error
 
 
 @pytest.mark.parametrize(("value", "error", "expected"), [

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import SMALL_MODELS, log_psi_of, random_model
 
-from suite.exact import exact_expectation
+from suite.engine.exact import exact_expectation
 
 
 @pytest.mark.parametrize("J2", [0.0, 0.5])
@@ -49,7 +49,7 @@ def _neel(L: int) -> np.ndarray:
 ])
 def test_each_configuration_matches_the_sparse_hamiltonian(J2, pick, fraction, hamiltonian_4x4):
     """Per configuration, E_loc(s) = (H psi)(s) / psi(s), whichever packing capacity is used."""
-    from suite.exact import sparse_hamiltonian, sz0_basis
+    from suite.engine.exact import sparse_hamiltonian, sz0_basis
 
     hamiltonian = hamiltonian_4x4[J2]
     model, params = random_model("t5")

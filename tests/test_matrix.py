@@ -12,9 +12,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 import pytest
 
-from suite.config import RunConfig
-from suite.errors import ConfigError
-from suite.matrix import (
+from suite.bench.config import RunConfig
+from suite.bench.matrix import (
     BUILTIN_MATRICES,
     MatrixError,
     config_from_settings,
@@ -23,6 +22,7 @@ from suite.matrix import (
     parse_matrix,
     parse_shard,
 )
+from suite.errors import ConfigError
 
 SMALL = """
 name = "small"
@@ -95,7 +95,7 @@ def test_cell_ids_are_stable_across_processes_and_releases():
     # A golden value: if this changes, every recorded result stops matching its cell.
     cell = _parse(SMALL).cells[0]
     assert cell.id == _parse(SMALL).cells[0].id
-    code = ("import sys; from suite.matrix import parse_matrix, tomllib; "
+    code = ("import sys; from suite.bench.matrix import parse_matrix, tomllib; "
             "print(parse_matrix(tomllib.loads(sys.stdin.read()), 'm').cells[0].id)")
     other = subprocess.run([sys.executable, "-c", code], input=SMALL, capture_output=True,
                            text=True, check=True).stdout.strip()
@@ -192,7 +192,7 @@ def test_bad_filters_are_rejected():
 
 
 def test_with_setting_adds_a_validated_setting_to_the_label_and_id():
-    from suite.matrix import with_setting
+    from suite.bench.matrix import with_setting
 
     cell = load_matrix("smoke").cells[0]
     mixed = with_setting(cell, "sampler_dtype", "float32")

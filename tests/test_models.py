@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from flax.core import unfreeze
 
-from suite.config import ModelConfig
-from suite.models import build_model, count_parameters, init_parameters, log_cosh
-from suite.models.attention import relative_position_index
-from suite.models.vit import to_patches
+from suite.bench.build import build_model
+from suite.bench.config import ModelConfig
+from suite.engine.models import count_parameters, init_parameters, log_cosh
+from suite.engine.models.attention import relative_position_index
+from suite.engine.models.vit import to_patches
 
 TABLE_1 = [  # Rende & Viteritti (2025), Table 1: h=10, d=60, b=2, 4 layers
     (6, "t5", 184_260), (6, "decoupled", 184_260), (6, "factored", 154_980),
@@ -32,7 +33,7 @@ def _init(attention: str, L: int = 4, seed: int = 1):
 
 
 def _random_configs(n: int, n_sites: int = 16, seed: int = 3) -> jnp.ndarray:
-    from suite.sampler import random_sz0_configs
+    from suite.engine.sampler import random_sz0_configs
 
     return random_sz0_configs(jax.random.key(seed), n, n_sites)
 

@@ -1,4 +1,4 @@
-"""Sampling in float32 with a float64 model (suite.precision): same chain, bounded bias."""
+"""Sampling in float32 with a float64 model (suite.engine.precision): same chain, bounded bias."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from suite.config import ModelConfig, RunConfig, SamplerConfig, SystemConfig
+from suite.bench.build import build_vmc
+from suite.bench.config import ModelConfig, RunConfig, SamplerConfig, SystemConfig
+from suite.bench.matrix import config_hash
+from suite.engine.exact import basis_configurations, sparse_hamiltonian, sz0_basis
+from suite.engine.precision import energy_bias_bound, log_psi_spread
 from suite.errors import ConfigError
-from suite.exact import basis_configurations, sparse_hamiltonian, sz0_basis
-from suite.matrix import config_hash
-from suite.precision import energy_bias_bound, log_psi_spread
-from suite.train import build_vmc
 
 CONFIG = RunConfig(
     system=SystemConfig(L=4, J2=0.5),

@@ -8,9 +8,9 @@ import multiprocessing
 import pandas as pd
 import pytest
 
-from suite.config import ModelConfig, RunConfig, SystemConfig
-from suite.matrix import Cell, settings_of
-from suite.records import (
+from suite.bench.config import ModelConfig, RunConfig, SystemConfig
+from suite.bench.matrix import Cell, settings_of
+from suite.report.records import (
     failed_record,
     load_records,
     load_runs,
@@ -18,7 +18,7 @@ from suite.records import (
     record_paths,
     write_record,
 )
-from suite.storage import atomic_create, atomic_write
+from suite.report.storage import atomic_create, atomic_write
 
 
 def _cell(attention: str = "factored") -> Cell:

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from conftest import TINY_MATRIX as TINY
 
-from suite.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from suite.matrix import load_matrix
-from suite.records import load_runs, read_record
-from suite.runner import (
+from suite.bench.build import build_vmc
+from suite.bench.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from suite.bench.matrix import load_matrix
+from suite.bench.runner import (
     DONE,
     FAILED,
     PENDING,
@@ -26,7 +26,8 @@ from suite.runner import (
     run_cell,
     run_cells,
 )
-from suite.train import build_vmc, train
+from suite.bench.train import train
+from suite.report.records import load_runs, read_record
 
 
 @pytest.fixture
@@ -178,7 +179,7 @@ def test_the_runner_resumes_a_cell_from_its_checkpoint(tiny, tmp_path):
 
 def test_a_diverging_run_is_recorded_as_failed_and_the_matrix_goes_on(tiny, tmp_path,
                                                                        monkeypatch):
-    import suite.runner as runner
+    import suite.bench.runner as runner
 
     real_train = runner.train
 

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from suite.config import SamplerConfig
-from suite.exact import basis_configurations, sz0_basis
-from suite.models import RBM, init_parameters
-from suite.sampler import MetropolisExchange, propose_exchange
+from suite.engine.exact import basis_configurations, sz0_basis
+from suite.engine.models import RBM, init_parameters
+from suite.engine.sampler import MetropolisExchange, propose_exchange
 
 N_SITES = 10          # 252 states in the Sz=0 sector
 N_CHAINS = 40_000     # independent chains; one sample each after thermalisation
@@ -58,8 +57,7 @@ def _chi_square_p_value(counts: np.ndarray, probabilities: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def sampled():
     model, params, basis, probabilities = _rbm_distribution(seed=7)
-    sampler = MetropolisExchange(
-        SamplerConfig(n_samples=N_CHAINS, thermalization_sweeps=40, chunk_size=None), N_SITES)
+    sampler = MetropolisExchange(N_SITES, N_CHAINS, thermalization_sweeps=40, chunk_size=None)
     log_psi = lambda c: model.apply({"params": params}, c)  # noqa: E731
     key_init, key_thermal, key_sample = jax.random.split(jax.random.key(0), 3)
     state = sampler.thermalize(log_psi, sampler.init(key_init), key_thermal)
@@ -90,7 +88,7 @@ def test_samples_stay_in_sz0_and_acceptance_is_reported(sampled):
 
 
 def test_proposal_exchanges_exactly_one_anti_aligned_pair():
-    from suite.sampler import random_sz0_configs
+    from suite.engine.sampler import random_sz0_configs
 
     configs = random_sz0_configs(jax.random.key(1), 500, 16)
     proposed = propose_exchange(jax.random.key(2), configs)

@@ -14,17 +14,17 @@ import textwrap
 
 import pytest
 
+from suite.engine.sharding import check_divisible, initialize_cluster, select_devices
 from suite.errors import ConfigError
-from suite.sharding import check_divisible, initialize_cluster, select_devices
 
 SCRIPT = textwrap.dedent("""
     import json, sys
     import jax, numpy as np
-    import suite
+    import suite.engine
     from jax.flatten_util import ravel_pytree
-    from suite.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
-    from suite.sharding import replicated, sample_mesh, shard_state, state_shardings
-    from suite.train import build_vmc
+    from suite.bench.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
+    from suite.engine.sharding import replicated, sample_mesh, shard_state, state_shardings
+    from suite.bench.build import build_vmc
 
     mode = sys.argv[1]
     config = RunConfig(system=SystemConfig(L=4, J2=0.5),

@@ -10,12 +10,13 @@ from conftest import log_psi_of
 from jax.experimental import sparse as jsparse
 from jax.flatten_util import ravel_pytree
 
-from suite.config import ModelConfig, OptimizerConfig, SamplerConfig
-from suite.exact import exact_expectation, sparse_hamiltonian, sz0_basis
-from suite.models import build_model, init_parameters
-from suite.sampler import MetropolisExchange
-from suite.sr import solve_positive_definite, sr_direction
-from suite.vmc import VMC
+from suite.bench.build import build_model
+from suite.bench.config import ModelConfig
+from suite.engine.exact import exact_expectation, sparse_hamiltonian, sz0_basis
+from suite.engine.models import init_parameters
+from suite.engine.sampler import MetropolisExchange
+from suite.engine.sr import solve_positive_definite, sr_direction
+from suite.engine.vmc import VMC
 
 
 @pytest.mark.parametrize("model_config", [
@@ -28,8 +29,8 @@ def test_sr_gradient_equals_exact_energy_gradient(model_config, hamiltonian_4x4)
     params = init_parameters(model, jax.random.key(4), 16)
     params = jax.tree_util.tree_map(
         lambda p: p + 0.3 * jax.random.normal(jax.random.key(5), p.shape), params)
-    vmc = VMC(model, hamiltonian, MetropolisExchange(SamplerConfig(n_samples=16), 16),
-              OptimizerConfig())
+    vmc = VMC(model, hamiltonian, MetropolisExchange(16, n_chains=16, chunk_size=16384),
+              learning_rate=0.02, diag_shift=1e-3)
     exact = exact_expectation(log_psi_of(model, params), hamiltonian)
     configs = jnp.asarray(exact.configurations)
     e_loc = vmc.local_energies(params, configs, vmc.log_psi(params)(configs))

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from suite.stats import chain_statistics
+from suite.engine.stats import chain_statistics
 
 
 def _ar1(rho: float, n_chains: int, length: int, seed: int = 0) -> np.ndarray:

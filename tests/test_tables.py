@@ -9,9 +9,9 @@ import subprocess
 import pandas as pd
 import pytest
 
-from suite.formatting import format_with_error
-from suite.records import load_runs
-from suite.tables import (
+from suite.report.formatting import format_with_error
+from suite.report.records import load_runs
+from suite.report.tables import (
     format_count,
     format_duration,
     format_scientific,

@@ -9,11 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from suite.checkpoint import Checkpoint
-from suite.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
+from suite.bench.build import build_vmc
+from suite.bench.checkpoint import Checkpoint
+from suite.bench.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
+from suite.bench.train import train
+from suite.engine.exact import exact_energy_per_site
 from suite.errors import DivergenceError
-from suite.exact import exact_energy_per_site
-from suite.train import build_vmc, train
 
 # A short, fixed-seed optimisation: factored ViT on the unfrustrated 4x4 (J2/J1 = 0).
 OPTIMISATION = RunConfig(

@@ -10,7 +10,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import components, figures
 from dashboard.data import attention_summary, read_run, run_options
-from suite.snapshots import input_dependence
+from suite.report.analysis import input_dependence
 
 MAPS_GRAPH = "attention-maps-graph"
 SUMMARY_GRAPH = "attention-summary-graph"

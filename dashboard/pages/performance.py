@@ -8,7 +8,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import components, figures
-from suite.compare import comparison_table
+from suite.report.races import comparison_table
 
 RACE_GRAPH = "performance-race-graph"
 SCALING_GRAPH = "performance-scaling-graph"

@@ -10,7 +10,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import components, figures
 from dashboard.data import read_run, run_options
-from suite.formatting import format_with_error
+from suite.report.formatting import format_with_error
 
 GRAPH = "run-training-graph"
 

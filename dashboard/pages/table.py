@@ -10,7 +10,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import components
 from dashboard.data import systems
-from suite.tables import FORMATS, render_table
+from suite.report.tables import FORMATS, render_table
 
 GRID = "table-grid"
 PAPER = "table-paper"

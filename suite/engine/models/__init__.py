@@ -6,32 +6,21 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from suite.config import ModelConfig
-from suite.models.attention import RelativePositionAttention, relative_position_index
-from suite.models.common import DTYPES, log_cosh
-from suite.models.rbm import RBM
-from suite.models.vit import ViT
+from suite.engine.models.attention import RelativePositionAttention, relative_position_index
+from suite.engine.models.common import DTYPES, log_cosh
+from suite.engine.models.rbm import RBM
+from suite.engine.models.vit import ViT
 
 __all__ = [
     "RBM",
     "RelativePositionAttention",
     "ViT",
-    "build_model",
+    "DTYPES",
     "count_parameters",
     "init_parameters",
     "log_cosh",
     "relative_position_index",
 ]
-
-
-def build_model(config: ModelConfig, L: int) -> nn.Module:
-    """The Flax module described by a validated ``config`` for an L x L lattice."""
-    config.validate(L)
-    dtype = DTYPES[config.dtype]
-    if config.model == "rbm":
-        return RBM(alpha=config.alpha, dtype=dtype)
-    return ViT(L=L, attention=config.attention, layers=config.layers, d=config.d,
-               heads=config.heads, patch=config.patch, dtype=dtype)
 
 
 def init_parameters(model: nn.Module, key: jax.Array, n_sites: int, dtype=jnp.float64):

@@ -17,6 +17,8 @@ MODELS: tuple[str, ...] = ("vit", "rbm")
 DTYPES: tuple[str, ...] = ("float64", "float32")
 SR_MODES: tuple[str, ...] = ("auto", "sample", "parameter")
 SCHEDULES: tuple[str, ...] = ("constant", "cosine", "exponential")
+DEFAULT_CHECKPOINT_SECONDS = 120.0
+"""seconds between two checkpoints of a running cell (``nqsbench run --checkpoint-every``)"""
 
 
 def _require_positive_int(name: str, value: object) -> None:
@@ -119,7 +121,7 @@ class SamplerConfig:
     ``float32`` with a ``float64`` model samples with a single-precision copy of the parameters,
     so the chains target |psi_32|^2; local energies, log-derivatives and the SR solve stay in
     double precision, and every step records how far log psi_32 strays from log psi_64 on its
-    samples, which bounds the resulting bias (see :mod:`suite.precision`).
+    samples, which bounds the resulting bias (see :mod:`suite.engine.precision`).
     """
 
     n_samples: int = 1024

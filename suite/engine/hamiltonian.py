@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from suite.chunking import map_in_chunks
-from suite.lattice import SquareLattice
+from suite.engine.chunking import map_in_chunks
+from suite.engine.lattice import SquareLattice
 
 LogPsi = Callable[[jax.Array], jax.Array]
 """A batched log-amplitude: configurations (B, N) of +-1 -> complex log psi (B,)."""

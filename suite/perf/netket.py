@@ -24,85 +24,24 @@ is read after ``block_until_ready``; the first ``warmup`` steps (compilation) ar
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
-from suite.config import RunConfig
-from suite.exact import MAX_EXACT_SITES, exact_expectation
-from suite.formatting import format_with_error
-from suite.precision import cast_parameters, with_dtype
-from suite.sampler import propose_exchange
-from suite.sr import choose_mode
-from suite.storage import TEMP_PREFIX, create_json_record
-from suite.train import build_vmc
-
-COMPARISON_SCHEMA_VERSION = 1
+from suite.bench.build import build_vmc
+from suite.bench.config import RunConfig
+from suite.engine.exact import MAX_EXACT_SITES, exact_expectation
+from suite.engine.precision import cast_parameters, with_dtype
+from suite.engine.sampler import propose_exchange
+from suite.engine.sr import choose_mode
+from suite.report.races import Comparison, EngineTiming
 
 
 class PeerUnavailableError(RuntimeError):
     """The peer engine is not installed."""
-
-
-@dataclass(frozen=True)
-class EngineTiming:
-    """One engine's side of a race.
-
-    Attributes:
-        engine: ``nqsbench`` or ``netket``.
-        version: the engine's version.
-        seconds_per_step: median over the timed steps (compilation excluded).
-        step_seconds: every timed step.
-        warmup_seconds: the warm-up steps (the first includes compilation).
-        energy: energy per site at the last step (mean of that step's samples).
-        energy_error: its standard error.
-        exact_energy: the exact energy per site of the final parameters (by enumerating the
-            Sz=0 sector; ``None`` above the exact-diagonalisation size).
-        sampling_seconds: median time of the sampling alone (the discarded and the kept sweeps
-            of one step), measured after the race; the rest of the step is the difference.
-    """
-
-    engine: str
-    version: str
-    seconds_per_step: float
-    step_seconds: list[float]
-    warmup_seconds: list[float]
-    energy: float
-    energy_error: float
-    exact_energy: float | None = None
-    sampling_seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """A race on one cell: both engines' timings and where each got to."""
-
-    cell_id: str
-    label: str
-    config: dict[str, Any]
-    steps: int
-    warmup: int
-    n_parameters: int
-    ours: EngineTiming
-    peer: EngineTiming
-    peer_settings: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ratio(self) -> float:
-        """Our seconds per step divided by the peer's (below 1: we are faster)."""
-        return self.ours.seconds_per_step / self.peer.seconds_per_step
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, with the ratio."""
-        return {**asdict(self), "ratio": self.ratio}
 
 
 def netket_available() -> bool:
@@ -153,7 +92,7 @@ def _variational_state_class(nk, sampling_dtype):
     NetKet has no public option for this, but ``MCState`` draws samples through its
     ``_sampler_model`` and ``_sampler_variables``, and evaluates local energies and gradients
     with the model itself; overriding the two gives exactly our mixed precision
-    (``suite.precision``), so a cell with ``sampler_dtype`` races like against like.
+    (``suite.engine.precision``), so a cell with ``sampler_dtype`` races like against like.
     """
     if sampling_dtype is None:
         return nk.vqs.MCState
@@ -324,96 +263,3 @@ def _our_version() -> str:
     return __version__
 
 
-COMPARISONS_DIRECTORY = "compare"
-
-
-def comparison_record(comparison: Comparison, environment: dict, git: dict,
-                      finished_at: str) -> dict[str, Any]:
-    """The JSON record of a race, with the provenance of the machine it ran on."""
-    return {"schema_version": COMPARISON_SCHEMA_VERSION, "kind": "peer-comparison",
-            **comparison.to_dict(), "environment": environment,
-            "git": git, "finished_at": finished_at}
-
-
-def write_comparison(results_dir: str | Path, record: dict[str, Any]) -> Path:
-    """Create ``results_dir/compare/<cell>-<peer>-<time>-<random>.json`` (never overwrites)."""
-    prefix = f"{record['cell_id'] or 'cell'}-{record['peer']['engine']}"
-    return create_json_record(Path(results_dir) / COMPARISONS_DIRECTORY, prefix,
-                              record["finished_at"], record)
-
-
-COMPARISON_COLUMNS: tuple[str, ...] = (
-    "cell_id", "label", "peer", "peer_version", "L", "J2", "attention", "layers", "d", "heads",
-    "samples", "sampler_dtype", "n_parameters", "steps", "ours_seconds_per_step",
-    "peer_seconds_per_step", "ratio",
-    "ours_sampling_seconds", "peer_sampling_seconds",
-    "ours_energy", "ours_energy_error", "peer_energy", "peer_energy_error", "ours_exact_energy",
-    "peer_exact_energy", "device", "commit", "finished_at", "path")
-
-
-def _pair(ours: float | None, theirs: float | None) -> str:
-    if ours is None or theirs is None or pd.isna(ours) or pd.isna(theirs):
-        return "n/a"
-    return f"{ours:.3g} / {theirs:.3g}"
-
-
-def load_comparisons(results_dir: str | Path) -> tuple[pd.DataFrame, list[str]]:
-    """Every race record under ``results_dir/compare/`` as one row each, and the unreadable files.
-
-    Returns:
-        ``(frame, problems)``: columns ``COMPARISON_COLUMNS``; one message per file skipped.
-    """
-    directory = Path(results_dir) / COMPARISONS_DIRECTORY
-    rows, problems = [], []
-    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-        if path.name.startswith(TEMP_PREFIX):
-            continue
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            if record.get("schema_version") != COMPARISON_SCHEMA_VERSION:
-                raise ValueError(f"unknown schema_version {record.get('schema_version')!r}")
-            rows.append(comparison_row(path, record))
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            problems.append(f"{path}: skipped, not a readable comparison record ({error})")
-    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS)), problems
-
-
-def comparison_row(path: Path | None, record: dict[str, Any]) -> dict[str, Any]:
-    """One row of :func:`load_comparisons`' frame from a race record."""
-    config = RunConfig.from_dict(record["config"])
-    ours, peer = record["ours"], record["peer"]
-    return {
-        "cell_id": record["cell_id"], "label": record["label"], "peer": peer["engine"],
-        "peer_version": peer["version"], "L": config.system.L, "J2": config.system.J2,
-        "attention": config.model.attention, "layers": config.model.layers, "d": config.model.d,
-        "heads": config.model.heads, "samples": config.sampler.n_samples,
-        "sampler_dtype": config.sampler.dtype or config.model.dtype,
-        "n_parameters": record["n_parameters"], "steps": record["steps"],
-        "ours_seconds_per_step": ours["seconds_per_step"],
-        "ours_sampling_seconds": ours.get("sampling_seconds"),
-        "peer_sampling_seconds": peer.get("sampling_seconds"),
-        "peer_seconds_per_step": peer["seconds_per_step"], "ratio": record["ratio"],
-        "ours_energy": ours["energy"], "ours_energy_error": ours["energy_error"],
-        "peer_energy": peer["energy"], "peer_energy_error": peer["energy_error"],
-        "ours_exact_energy": ours["exact_energy"], "peer_exact_energy": peer["exact_energy"],
-        "device": record["environment"].get("device"), "commit": record["git"].get("commit"),
-        "finished_at": record["finished_at"], "path": None if path is None else str(path),
-    }
-
-
-def comparison_table(frame: pd.DataFrame) -> str:
-    """The races as a Markdown table: seconds per step of both engines, the ratio, energies."""
-    header = ("| cell | params | steps | nqsbench s/step | NetKet s/step | ratio | sampling s "
-              "(ours / NetKet) | E/N nqsbench | E/N NetKet | exact E/N (ours / NetKet) | device |")
-    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for row in frame.itertuples():
-        exact = ("n/a" if row.ours_exact_energy is None or pd.isna(row.ours_exact_energy)
-                 else f"{row.ours_exact_energy:.5f} / {row.peer_exact_energy:.5f}")
-        lines.append(
-            f"| {row.label} L={row.L} | {row.n_parameters:,} | {row.steps} | "
-            f"{row.ours_seconds_per_step:.4g} | {row.peer_seconds_per_step:.4g} | "
-            f"{row.ratio:.2f} | {_pair(row.ours_sampling_seconds, row.peer_sampling_seconds)} | "
-            f"{format_with_error(row.ours_energy, row.ours_energy_error)} | "
-            f"{format_with_error(row.peer_energy, row.peer_energy_error)} | {exact} | "
-            f"{row.device} |")
-    return "\n".join(lines) + "\n"

@@ -19,26 +19,26 @@ from pathlib import Path
 
 import jax
 
-from suite.checkpoint import Checkpoint, checkpoint_step, load_checkpoint, save_checkpoint
+from suite.bench.build import build_vmc, resolve_reference
+from suite.bench.checkpoint import Checkpoint, checkpoint_step, load_checkpoint, save_checkpoint
+from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS
+from suite.bench.matrix import Cell, config_hash
+from suite.bench.provenance import environment, git_state, peak_memory, utc_now
+from suite.bench.train import StepCallback, train
+from suite.engine.sharding import is_writer
+from suite.engine.snapshots import attention_maps, snapshot_configurations
 from suite.errors import DivergenceError
-from suite.flops import flop_metrics
-from suite.matrix import Cell, config_hash
-from suite.provenance import environment, git_state, peak_memory, utc_now
-from suite.records import (
+from suite.perf.flops import flop_metrics
+from suite.report.records import (
     STATUS_COMPLETED,
     completed_record,
     failed_record,
     load_records,
     write_record,
 )
-from suite.references import resolve_reference
-from suite.sharding import is_writer
-from suite.snapshots import attention_maps, snapshot_configurations
-from suite.train import StepCallback, build_vmc, train
 from suite.version import __version__
 
 CHECKPOINT_DIRECTORY = "checkpoints"
-DEFAULT_CHECKPOINT_SECONDS = 120.0
 
 DONE, FAILED, PENDING = "done", "failed", "pending"
 
@@ -126,7 +126,7 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
              devices: str | int | None = "all") -> tuple[str, Path | None]:
     """Run one cell to the end (resuming from its checkpoint if there is one) and record it.
 
-    The samples are split over ``devices`` (``"all"`` or a number; see ``suite.sharding``). In a
+    The samples are split over ``devices`` (``"all"`` or a number; see ``suite.engine.sharding``). In a
     multi-host run every process runs the cell and only process 0 writes (the path is ``None``
     on the others).
 

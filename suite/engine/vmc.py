@@ -15,15 +15,14 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from suite.chunking import effective_chunk_size, map_in_chunks
-from suite.config import OptimizerConfig
-from suite.hamiltonian import J1J2Hamiltonian
-from suite.models import init_parameters
-from suite.precision import cast_parameters, energy_bias_bound, log_psi_spread, with_dtype
-from suite.sampler import MetropolisExchange, SamplerState
-from suite.sharding import constrain_samples
-from suite.sr import sr_direction
-from suite.stats import Stats, chain_statistics
+from suite.engine.chunking import effective_chunk_size, map_in_chunks
+from suite.engine.hamiltonian import J1J2Hamiltonian
+from suite.engine.models import init_parameters
+from suite.engine.precision import cast_parameters, energy_bias_bound, log_psi_spread, with_dtype
+from suite.engine.sampler import MetropolisExchange, SamplerState, Samples
+from suite.engine.sharding import constrain_samples
+from suite.engine.sr import SRSolution, sr_direction
+from suite.engine.stats import Stats, chain_statistics
 
 
 class VMCState(NamedTuple):
@@ -56,6 +55,22 @@ class StepInfo(NamedTuple):
     sr_fallback: jax.Array
 
 
+class Estimate(NamedTuple):
+    """What one batch of samples says about the state: the part of the pipeline shared by the
+    optimisation step, the evaluation pass and the FLOP count."""
+
+    configs: jax.Array
+    """(M, N) the samples, flattened over chains"""
+    log_psi: jax.Array
+    """(M,) their log-amplitudes in the model's precision"""
+    local_energies: jax.Array
+    """(M,) complex local energies"""
+    stats: Stats
+    """statistics of Re E_loc over the chains (total-energy units)"""
+    sampling_bias_bound: jax.Array
+    """bound on the energy bias of sampling in ``sampling_dtype`` (0 when it is the model's)"""
+
+
 def make_schedule(kind: str, initial: float, final: float | None, steps: int) -> optax.Schedule:
     """An optax schedule from ``initial`` to ``final`` over ``steps`` (constant if ``final`` unset)."""
     if kind == "constant" or final is None:
@@ -70,33 +85,37 @@ def make_schedule(kind: str, initial: float, final: float | None, steps: int) ->
 class VMC:
     """Ground-state search of ``hamiltonian`` with ``model``, Metropolis sampling and SR.
 
+    The pipeline is written once, in parts that the step, the evaluation and the FLOP count
+    (:mod:`suite.perf.flops`) all call: :meth:`sample`, :meth:`estimate`,
+    :meth:`per_sample_jacobian` and :meth:`update`.
+
     Args:
         model: a Flax module mapping configurations (B, N) to complex log-amplitudes (B,).
         hamiltonian: the J1-J2 Hamiltonian.
         sampler: the Metropolis exchange sampler.
-        optimizer: validated optimiser settings.
+        learning_rate: a number or an optax schedule of the step counter.
+        diag_shift: the SR diagonal shift, a number or an optax schedule of the step counter.
+        sr_mode: ``auto``, ``sample`` or ``parameter`` (:func:`suite.engine.sr.sr_direction`).
         dtype: parameter dtype.
         sampling_dtype: the network's dtype inside the Markov chain (``None``: ``dtype``);
-            see :mod:`suite.precision`.
+            see :mod:`suite.engine.precision`.
     """
 
     def __init__(self, model: nn.Module, hamiltonian: J1J2Hamiltonian,
-                 sampler: MetropolisExchange, optimizer: OptimizerConfig,
+                 sampler: MetropolisExchange, *, learning_rate: float | optax.Schedule,
+                 diag_shift: float | optax.Schedule, sr_mode: str = "auto",
                  dtype=jnp.float64, sampling_dtype=None) -> None:
         self.model = model
         self.sampling_dtype = None if sampling_dtype == dtype else sampling_dtype
         self.hamiltonian = hamiltonian
         self.sampler = sampler
-        self.optimizer_config = optimizer.validate()
         self.dtype = dtype
-        self.learning_rate = make_schedule(optimizer.learning_rate_schedule,
-                                           optimizer.learning_rate,
-                                           optimizer.learning_rate_final, optimizer.steps)
-        self.diag_shift = make_schedule(optimizer.diag_shift_schedule, optimizer.diag_shift,
-                                        optimizer.diag_shift_final, optimizer.steps)
+        self.learning_rate = _as_schedule(learning_rate)
+        self.diag_shift = _as_schedule(diag_shift)
+        self.sr_mode = sr_mode
         self.optimizer = optax.sgd(self.learning_rate)
         self.mesh = None
-        """a ``jax.sharding.Mesh`` to split the samples over (``suite.sharding``), or None"""
+        """a ``jax.sharding.Mesh`` to split the samples over (``suite.engine.sharding``), or None"""
 
     @property
     def n_sites(self) -> int:
@@ -105,7 +124,7 @@ class VMC:
     @property
     def chunk_size(self) -> int | None:
         """Network evaluations per call: the configured bound, capped on a CPU."""
-        return effective_chunk_size(self.sampler.config.chunk_size)
+        return effective_chunk_size(self.sampler.chunk_size)
 
     def log_psi(self, params) -> Any:
         """The batched log-amplitude at ``params``: (B, N) -> (B,) complex."""
@@ -161,25 +180,43 @@ class VMC:
         return self.hamiltonian.local_energies(self.log_psi(params), configs, log_psi_configs,
                                                self.chunk_size)
 
+    def sample(self, params, chains: SamplerState, key: jax.Array,
+               samples_per_chain: int | None = None) -> tuple[Samples, SamplerState]:
+        """Samples of |psi|^2 (in ``sampling_dtype``) from every chain, and the advanced chains."""
+        return self.sampler.sample(self.sampling_log_psi(params), chains, key, samples_per_chain)
+
+    def estimate(self, params, samples: Samples) -> Estimate:
+        """Local energies and their statistics on ``samples``, split over the mesh's devices."""
+        n_chains, per_chain, _ = samples.configs.shape
+        configs = constrain_samples(samples.configs.reshape(-1, self.n_sites), self.mesh)
+        sampled_log_psi = constrain_samples(samples.log_psi.reshape(-1), self.mesh)
+        log_psi = constrain_samples(self.model_log_psi(params, configs, sampled_log_psi),
+                                    self.mesh)
+        e_loc = constrain_samples(self.local_energies(params, configs, log_psi), self.mesh)
+        stats = chain_statistics(jnp.real(e_loc).reshape(n_chains, per_chain))
+        bias = energy_bias_bound(log_psi_spread(sampled_log_psi, log_psi), e_loc)
+        return Estimate(configs, log_psi, e_loc, stats, bias)
+
+    def update(self, params, opt_state, step: jax.Array, jacobian: jax.Array,
+               local_energies: jax.Array, sr_mode: str | None = None) -> tuple[Any, Any, SRSolution]:
+        """The SR direction from the Jacobian (M, 2, P) and local energies (M,), and the
+        parameters and optimiser state after one learning-rate step along it."""
+        solution = sr_direction(jacobian, local_energies, self.diag_shift(step),
+                                sr_mode or self.sr_mode)
+        _, unravel = ravel_pytree(params)
+        updates, opt_state = self.optimizer.update(unravel(solution.direction), opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, solution
+
     def step(self, state: VMCState) -> tuple[VMCState, StepInfo]:
         """One optimisation step (pure; jit it once)."""
         key, key_sample = jax.random.split(state.key)
-        samples, chains = self.sampler.sample(self.sampling_log_psi(state.params), state.sampler,
-                                              key_sample)
-        n_chains, per_chain, _ = samples.configs.shape
-        configs = constrain_samples(samples.configs.reshape(-1, self.n_sites), self.mesh)
-        log_psi_configs = constrain_samples(
-            self.model_log_psi(state.params, configs, samples.log_psi.reshape(-1)), self.mesh)
-        e_loc = constrain_samples(self.local_energies(state.params, configs, log_psi_configs),
-                                  self.mesh)
-        stats = chain_statistics(jnp.real(e_loc).reshape(n_chains, per_chain))
-        jacobian = constrain_samples(self.per_sample_jacobian(state.params, configs), self.mesh)
-        solution = sr_direction(jacobian, e_loc, self.diag_shift(state.step),
-                                self.optimizer_config.sr_mode)
-        _, unravel = ravel_pytree(state.params)
-        updates, opt_state = self.optimizer.update(unravel(solution.direction), state.opt_state,
-                                                   state.params)
-        params = optax.apply_updates(state.params, updates)
+        samples, chains = self.sample(state.params, state.sampler, key_sample)
+        estimate = self.estimate(state.params, samples)
+        jacobian = constrain_samples(self.per_sample_jacobian(state.params, estimate.configs),
+                                     self.mesh)
+        params, opt_state, solution = self.update(state.params, state.opt_state, state.step,
+                                                  jacobian, estimate.local_energies)
+        stats = estimate.stats
         info = StepInfo(
             energy=stats.mean / self.n_sites,
             error=stats.error / self.n_sites,
@@ -196,17 +233,14 @@ class VMC:
 
         Returns:
             ``(stats, acceptance, sampling_bias_bound)``: the last is the bound of
-            :mod:`suite.precision` on the energy bias of sampling in ``sampling_dtype``
+            :mod:`suite.engine.precision` on the energy bias of sampling in ``sampling_dtype``
             (total-energy units; exactly 0 when the chain runs in the model's precision).
         """
         key = jax.random.fold_in(state.key, 0x5EED)
-        samples, _ = self.sampler.sample(self.sampling_log_psi(state.params), state.sampler, key,
-                                         samples_per_chain)
-        n_chains, per_chain, _ = samples.configs.shape
-        configs = samples.configs.reshape(-1, self.n_sites)
-        sampled_log_psi = samples.log_psi.reshape(-1)
-        log_psi_configs = self.model_log_psi(state.params, configs, sampled_log_psi)
-        e_loc = self.local_energies(state.params, configs, log_psi_configs)
-        bias = energy_bias_bound(log_psi_spread(sampled_log_psi, log_psi_configs), e_loc)
-        stats = chain_statistics(jnp.real(e_loc).reshape(n_chains, per_chain))
-        return stats, samples.acceptance, bias
+        samples, _ = self.sample(state.params, state.sampler, key, samples_per_chain)
+        estimate = self.estimate(state.params, samples)
+        return estimate.stats, samples.acceptance, estimate.sampling_bias_bound
+
+
+def _as_schedule(value: float | optax.Schedule) -> optax.Schedule:
+    return value if callable(value) else optax.constant_schedule(value)

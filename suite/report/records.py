@@ -1,7 +1,7 @@
 """Versioned result records: one JSON file per finished (or failed) run, never overwritten.
 
 Records live in ``<results>/runs/`` as ``<cell id>-<UTC start>-<random>.json``. They are created
-atomically and exclusively (:func:`suite.storage.atomic_create`): a re-run adds a record, and two
+atomically and exclusively (:func:`suite.report.storage.atomic_create`): a re-run adds a record, and two
 processes sharing a results directory (the shards of a cluster job) cannot clobber each other.
 
 A record is a plain dictionary (see :func:`completed_record` for its fields); ``schema_version``
@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from suite.config import RunConfig
-from suite.matrix import Cell, config_hash, settings_of
-from suite.references import Reference
-from suite.storage import TEMP_PREFIX, create_json_record
+from suite.bench.config import RunConfig
+from suite.bench.matrix import Cell, config_hash, settings_of
+from suite.report.references import Reference
+from suite.report.storage import TEMP_PREFIX, create_json_record
 from suite.version import __version__
 
 SCHEMA_VERSION = 1
@@ -31,6 +31,17 @@ KNOWN_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
 RUNS_DIRECTORY = "runs"
 TRACE_POINTS = 250
 """the energy trace is downsampled to at most this many steps (first and last always kept)"""
+
+FLOP_METRICS: tuple[str, ...] = ("forward_flops_per_sample", "step_flops",
+                                 "achieved_flops_per_second", "peak_flops_per_second",
+                                 "peak_flops_source", "fraction_of_peak")
+"""the FLOP accounting of a run (``suite.perf.flops.flop_metrics``); ``None`` when not measured"""
+
+
+def v_score(variance: float, energy_per_site: float, n_sites: int) -> float:
+    """V-score N Var(H) / E^2 = Var(H) / (N e^2) (Wu et al., Science 386, 296 (2024))."""
+    return variance / (n_sites * energy_per_site**2)
+
 
 STATUS_COMPLETED = "completed"
 STATUS_FAILED = "failed"
@@ -92,16 +103,13 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
     """The record of a finished run.
 
     Args:
-        result: the :class:`~suite.train.TrainResult`.
+        result: the :class:`~suite.bench.train.TrainResult`.
         reference: what the relative error is measured against (``None``: no reference known).
-        memory: :func:`suite.provenance.peak_memory`.
+        memory: :func:`suite.bench.provenance.peak_memory`.
         attention: ``{"configurations", "initial", "final"}`` arrays, or ``None`` (no attention).
-        flops: :func:`suite.flops.flop_metrics` (``None``: not measured; the metrics are
+        flops: :func:`suite.perf.flops.flop_metrics` (``None``: not measured; the metrics are
             recorded as ``None``).
     """
-    from suite.flops import FLOP_METRICS
-    from suite.train import v_score
-
     evaluation = result.evaluation
     n_sites = cell.config.system.n_sites
     metrics = {

@@ -1,8 +1,8 @@
 """Exact results in the Sz=0 sector: Lanczos ground states and exact expectation values.
 
 The basis is every N-bit integer with N/2 bits set; bit i set means spin i is up (s_i = +1).
-This is the same site numbering as :mod:`suite.lattice`, so a configuration built here can be fed
-to any model and to :meth:`suite.hamiltonian.J1J2Hamiltonian.local_energies`.
+This is the same site numbering as :mod:`suite.engine.lattice`, so a configuration built here can be fed
+to any model and to :meth:`suite.engine.hamiltonian.J1J2Hamiltonian.local_energies`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from suite.engine.hamiltonian import J1J2Hamiltonian
+from suite.engine.lattice import SquareLattice
 from suite.errors import ConfigError
-from suite.hamiltonian import J1J2Hamiltonian
-from suite.lattice import SquareLattice
 
 MAX_EXACT_SITES = 26
 

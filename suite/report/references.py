@@ -1,4 +1,4 @@
-"""Reference ground-state energies and published results, read from ``suite/data/references.toml``."""
+"""Reference ground-state energies and published results, read from ``suite/report/data/references.toml``."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class PublishedResult:
 
 @lru_cache(maxsize=1)
 def _load() -> dict:
-    text = resources.files("suite").joinpath("data/references.toml").read_text(encoding="utf-8")
+    text = resources.files("suite.report").joinpath("data/references.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
@@ -74,29 +74,3 @@ def find_reference(L: int, J2: float, J1: float = 1.0) -> Reference | None:
         if reference.L == L and abs(reference.J2 - J2) < 1e-12:
             return reference
     return None
-
-
-def resolve_reference(L: int, J2: float, J1: float = 1.0) -> Reference | None:
-    """The cited reference, or else an exact one computed now when the lattice is small enough.
-
-    Args:
-        L: linear lattice size.
-        J2: next-nearest-neighbour coupling.
-        J1: nearest-neighbour coupling (cited references are for J1 = 1).
-
-    Returns:
-        A :class:`Reference`, or ``None`` when none is cited and L*L is too large for exact
-        diagonalisation.
-    """
-    cited = find_reference(L, J2, J1)
-    if cited is not None:
-        return cited
-    from suite.exact import MAX_EXACT_SITES, exact_energy_per_site
-
-    if L * L > MAX_EXACT_SITES:
-        return None
-    energy = exact_energy_per_site(L, J2, J1)
-    return Reference(
-        id=f"ed-L{L}-J1_{J1:g}-J2_{J2:g}", L=L, J2=J2, energy_per_site=energy, uncertainty=0.0,
-        kind="exact", citation="Exact diagonalisation computed by nqsbench (suite.exact)",
-    )

@@ -2,7 +2,8 @@
 
 The inputs are a few Sz=0 configurations drawn once from a fixed seed (the same for every run on a
 lattice), so snapshots of different runs, and of one run at initialisation and at the end, are
-comparable. This is what the paper's figure 4 shows: after training, the maps of T5 and Decoupled
+comparable (``suite.report.analysis.input_dependence`` measures how much they vary). This is
+what the paper's figure 4 shows: after training, the maps of T5 and Decoupled
 attention stop depending on the input.
 """
 
@@ -12,7 +13,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from suite.sampler import random_sz0_configs
+from suite.engine.sampler import random_sz0_configs
 
 SNAPSHOT_SEED = 2025
 SNAPSHOT_CONFIGURATIONS = 3
@@ -50,14 +51,3 @@ def attention_maps(model: nn.Module, params, configurations: np.ndarray) -> np.n
 def _layer_index(path: str) -> int:
     digits = path.split("block_", 1)[-1].split("'", 1)[0]
     return int(digits) if digits.isdigit() else 0
-
-
-def input_dependence(maps: np.ndarray) -> float:
-    """How much the maps vary with the input: the largest, over layers and heads, of the mean
-    absolute deviation from the configuration-averaged map, relative to that map's mean
-    absolute value (0 for input-independent attention)."""
-    maps = np.asarray(maps, dtype=float)
-    mean = maps.mean(axis=0, keepdims=True)
-    deviation = np.abs(maps - mean).mean(axis=(0, 3, 4))
-    scale = np.abs(mean).mean(axis=(0, 3, 4))
-    return float(np.max(deviation / np.where(scale > 0, scale, 1.0)))

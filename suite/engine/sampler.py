@@ -14,8 +14,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from suite.chunking import effective_chunk_size, map_in_chunks
-from suite.config import SamplerConfig
+from suite.engine.chunking import effective_chunk_size, map_in_chunks
 
 LogPsi = Callable[[jax.Array], jax.Array]
 
@@ -63,20 +62,37 @@ class MetropolisExchange:
     """Exchange-move Metropolis sampler over many parallel chains.
 
     Args:
-        config: a validated :class:`SamplerConfig`.
         n_sites: number of spins N (even).
+        n_chains: Markov chains advanced together.
+        samples_per_chain: samples each chain contributes to one batch.
+        sweeps_per_sample: sweeps (N proposals each) between two samples of a chain.
+        thermalization_sweeps: sweeps run once on fresh chains (:meth:`thermalize`).
+        discard_sweeps: sweeps discarded at the start of every batch.
+        chunk_size: configurations per network call (``None``: no chunking).
     """
 
-    def __init__(self, config: SamplerConfig, n_sites: int) -> None:
-        self.config = config.validate()
+    def __init__(self, n_sites: int, n_chains: int, samples_per_chain: int = 1, *,
+                 sweeps_per_sample: int = 1, thermalization_sweeps: int = 32,
+                 discard_sweeps: int = 5, chunk_size: int | None = None) -> None:
         self.n_sites = n_sites
+        self.n_chains = n_chains
+        self.samples_per_chain = samples_per_chain
+        self.sweeps_per_sample = sweeps_per_sample
+        self.thermalization_sweeps = thermalization_sweeps
+        self.discard_sweeps = discard_sweeps
+        self.chunk_size = chunk_size
+
+    @property
+    def n_samples(self) -> int:
+        """Samples per batch, all chains together."""
+        return self.n_chains * self.samples_per_chain
 
     def init(self, key: jax.Array) -> SamplerState:
         """Fresh chains at random Sz=0 configurations (not yet thermalised)."""
-        return SamplerState(random_sz0_configs(key, self.config.chains, self.n_sites))
+        return SamplerState(random_sz0_configs(key, self.n_chains, self.n_sites))
 
     def _batched(self, log_psi: LogPsi) -> LogPsi:
-        chunk = effective_chunk_size(self.config.chunk_size)
+        chunk = effective_chunk_size(self.chunk_size)
         return lambda configs: map_in_chunks(log_psi, configs, chunk)
 
     def _sweeps(self, log_psi: LogPsi, key, configs, log_psi_configs, n_sweeps: int):
@@ -103,7 +119,7 @@ class MetropolisExchange:
     def thermalize(self, log_psi: LogPsi, state: SamplerState, key: jax.Array,
                    n_sweeps: int | None = None) -> SamplerState:
         """Advance the chains by ``n_sweeps`` (default: ``thermalization_sweeps``) sweeps."""
-        n_sweeps = self.config.thermalization_sweeps if n_sweeps is None else n_sweeps
+        n_sweeps = self.thermalization_sweeps if n_sweeps is None else n_sweeps
         log_psi = self._batched(log_psi)
         configs, _, _ = self._sweeps(log_psi, key, state.configs, log_psi(state.configs), n_sweeps)
         return SamplerState(configs)
@@ -123,17 +139,17 @@ class MetropolisExchange:
         Returns:
             The samples with their log-amplitudes and acceptance, and the advanced chains.
         """
-        per_chain = samples_per_chain or self.config.samples_per_chain
+        per_chain = samples_per_chain or self.samples_per_chain
         log_psi = self._batched(log_psi)
         key_discard, key_sample = jax.random.split(key)
         configs, current_log_psi, discarded_accepts = self._sweeps(
-            log_psi, key_discard, state.configs, log_psi(state.configs), self.config.discard_sweeps
+            log_psi, key_discard, state.configs, log_psi(state.configs), self.discard_sweeps
         )
 
         def one_sample(carry, sample_key):
             configs, current_log_psi, accepted = carry
             configs, current_log_psi, new = self._sweeps(
-                log_psi, sample_key, configs, current_log_psi, self.config.sweeps_per_sample
+                log_psi, sample_key, configs, current_log_psi, self.sweeps_per_sample
             )
             return (configs, current_log_psi, accepted + new), (configs, current_log_psi)
 
@@ -141,8 +157,8 @@ class MetropolisExchange:
         (configs, _, accepted), (samples, samples_log_psi) = jax.lax.scan(
             one_sample, carry, jax.random.split(key_sample, per_chain)
         )
-        n_proposed = (self.config.discard_sweeps + per_chain * self.config.sweeps_per_sample)
-        n_proposed *= self.n_sites * self.config.chains
+        n_proposed = (self.discard_sweeps + per_chain * self.sweeps_per_sample)
+        n_proposed *= self.n_sites * self.n_chains
         batch = Samples(
             configs=jnp.swapaxes(samples, 0, 1),
             log_psi=jnp.swapaxes(samples_log_psi, 0, 1),

@@ -14,8 +14,8 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from suite.models.attention import RelativePositionAttention
-from suite.models.common import layer_options, log_cosh
+from suite.engine.models.attention import RelativePositionAttention
+from suite.engine.models.common import layer_options, log_cosh
 
 
 def to_patches(x: jnp.ndarray, L: int, patch: int) -> jnp.ndarray:

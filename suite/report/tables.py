@@ -3,7 +3,7 @@
 One block per (L, J2/J1, device): a row per model (attention, layers, d, h, steps) with the final
 energy per site in parenthesis notation, the relative error against the block's reference, the
 V-score, the parameter count, seconds per step and total time. Functions are pure: a runs
-DataFrame (:func:`suite.records.load_runs`) in, text out.
+DataFrame (:func:`suite.report.records.load_runs`) in, text out.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from suite.formatting import format_with_error
+from suite.report.formatting import format_with_error
 
 FORMATS: tuple[str, ...] = ("markdown", "latex", "csv")
 ATTENTION_ORDER = {"t5": 0, "decoupled": 1, "factored": 2}

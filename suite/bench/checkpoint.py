@@ -1,7 +1,7 @@
 """Checkpoints of an optimisation: parameters, optimiser state, chains, PRNG key, step, trace.
 
-A checkpoint is one ``.npz`` file written atomically (:mod:`suite.storage`): the leaves of the
-:class:`~suite.vmc.VMCState` pytree (the typed PRNG key stored as its raw key data), the per-step
+A checkpoint is one ``.npz`` file written atomically (:mod:`suite.report.storage`): the leaves of the
+:class:`~suite.engine.vmc.VMCState` pytree (the typed PRNG key stored as its raw key data), the per-step
 trace so far, and a fingerprint of the configuration. It is restored onto the tree structure of a
 freshly initialised state of the same configuration, so resuming reproduces, bit for bit, the run
 that was never interrupted.
@@ -17,9 +17,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from suite.sharding import is_writer, to_host
-from suite.storage import atomic_write
-from suite.vmc import VMCState
+from suite.engine.sharding import is_writer, to_host
+from suite.engine.vmc import VMCState
+from suite.report.storage import atomic_write
 
 TRACE_FIELDS: tuple[str, ...] = ("energy", "error", "variance", "acceptance", "seconds")
 

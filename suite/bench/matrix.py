@@ -47,7 +47,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from suite.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
+from suite.bench.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
 from suite.errors import ConfigError
 
 BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "scaling", "race6")
@@ -304,8 +304,8 @@ def load_matrix(name_or_path: str | Path) -> Matrix:
     """A built-in matrix by name (``smoke``, ``quick``, ``paper``) or a user's TOML file by path."""
     text_name = str(name_or_path)
     if text_name in BUILTIN_MATRICES:
-        source = f"suite/matrices/{text_name}.toml"
-        text = resources.files("suite").joinpath("matrices", f"{text_name}.toml").read_text()
+        source = f"suite/bench/matrices/{text_name}.toml"
+        text = resources.files("suite.bench").joinpath("matrices", f"{text_name}.toml").read_text()
     else:
         path = Path(name_or_path)
         source = str(path)

@@ -20,7 +20,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
-from suite.models.common import layer_options
+from suite.engine.models.common import layer_options
 
 ATTENTION_KINDS = ("t5", "decoupled", "factored")
 

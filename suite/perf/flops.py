@@ -8,7 +8,7 @@ Why the step is counted in parts. XLA's cost analysis counts the body of a loop 
 its trip count: on JAX 0.10.2 (CPU) a ``lax.scan``, ``lax.fori_loop`` or ``lax.while_loop`` of
 10 identical matmuls reports the FLOPs of one, and a ``lax.map`` over 8 chunks those of one chunk
 (``tests/test_flops.py`` checks this, so a JAX that changes it is noticed). The cost analysis of
-the jitted :meth:`suite.vmc.VMC.step` is therefore wrong by orders of magnitude: the Metropolis
+the jitted :meth:`suite.engine.vmc.VMC.step` is therefore wrong by orders of magnitude: the Metropolis
 sampler is a scan of thousands of proposals. Nor does XLA count work done in library calls: the
 Cholesky factorisation and triangular solves of the SR system are LAPACK (CPU) or cuSOLVER /
 cuBLAS (GPU) custom calls, which the cost analysis counts as zero.
@@ -21,7 +21,7 @@ at, asks XLA for each, and multiplies by trip counts known from the configuratio
   proposals, each also costing the proposal and accept/reject bookkeeping (measured by running
   the sampler's own code for exactly one proposal);
 * local energies and the per-sample Jacobian: the cost of one chunk (as
-  :func:`suite.chunking.map_in_chunks` forms them, padding included) times the number of chunks.
+  :func:`suite.engine.chunking.map_in_chunks` forms them, padding included) times the number of chunks.
   The local energies evaluate the network only on the connected (anti-aligned) bonds, packed into
   one of a few fixed capacities chosen at run time by ``lax.switch``; XLA counts the largest
   branch (all bonds), and the work scales with the capacity, so that count is scaled by the
@@ -56,25 +56,18 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from jax.flatten_util import ravel_pytree
 
-from suite.hamiltonian import J1J2Hamiltonian, packing_capacities
-from suite.sampler import MetropolisExchange, SamplerState
-from suite.sr import choose_mode, sr_direction
-from suite.stats import chain_statistics
-from suite.vmc import VMC, VMCState
+from suite.engine.hamiltonian import J1J2Hamiltonian, packing_capacities
+from suite.engine.sampler import MetropolisExchange, SamplerState
+from suite.engine.sr import choose_mode
+from suite.engine.stats import chain_statistics
+from suite.engine.vmc import VMC, VMCState
 
 FORWARD_BATCH = 64
 """configurations per forward pass when measuring FLOPs per sample (per-sample cost is stable
 to about 1 % from here on)"""
 PEAK_MATMUL_SIZE = 2048
 PEAK_MATMUL_REPEATS = 5
-
-FLOP_METRICS: tuple[str, ...] = ("forward_flops_per_sample", "step_flops",
-                                 "achieved_flops_per_second", "peak_flops_per_second",
-                                 "peak_flops_source", "fraction_of_peak")
-"""the keys :func:`flop_metrics` returns (and a completed record's metrics carry)"""
 
 
 def xla_flops(fn: Callable, *args: Any) -> float:
@@ -111,7 +104,7 @@ def forward_flops_per_sample(model: nn.Module, params: Any, n_sites: int,
 
 
 def _padded(n: int, chunk: int | None) -> tuple[int, int]:
-    """``(rows per call, calls)`` of :func:`suite.chunking.map_in_chunks` on ``n`` rows."""
+    """``(rows per call, calls)`` of :func:`suite.engine.chunking.map_in_chunks` on ``n`` rows."""
     if chunk is None or n <= chunk:
         return n, 1
     return chunk, -(-n // chunk)
@@ -178,7 +171,8 @@ def _one_proposal_flops(sampler: MetropolisExchange, configs: jax.ShapeDtypeStru
     whatever its loop policy. The network is replaced by a near-free stand-in (one element
     read per chain), so what remains is proposing, drawing and accepting.
     """
-    single = MetropolisExchange(dataclasses.replace(sampler.config, chunk_size=None), 1)
+    single = MetropolisExchange(1, sampler.n_chains, sampler.samples_per_chain,
+                                sweeps_per_sample=sampler.sweeps_per_sample)
 
     def stand_in(batch: jax.Array) -> jax.Array:
         return batch[:, 0].astype(log_psi_dtype)
@@ -192,7 +186,10 @@ def _one_proposal_flops(sampler: MetropolisExchange, configs: jax.ShapeDtypeStru
 def _structure(vmc: VMC, state: VMCState) -> tuple:
     """What the FLOP counts depend on: the engine's settings and the state's shapes, not values."""
     shapes = tuple((leaf.shape, str(leaf.dtype)) for leaf in jax.tree_util.tree_leaves(state))
-    return (repr(vmc.model), vmc.hamiltonian, vmc.sampler.config, vmc.optimizer_config,
+    sampler = vmc.sampler
+    sampling = (sampler.n_chains, sampler.samples_per_chain, sampler.sweeps_per_sample,
+                sampler.discard_sweeps, sampler.chunk_size)
+    return (repr(vmc.model), vmc.hamiltonian, sampling, vmc.sr_mode,
             str(jnp.dtype(vmc.dtype)), shapes, jax.default_backend())
 
 
@@ -201,7 +198,7 @@ _STEP_FLOPS: dict[tuple, StepFlops] = {}
 
 
 def step_flop_parts(vmc: VMC, state: VMCState) -> StepFlops:
-    """The FLOPs of one :meth:`suite.vmc.VMC.step` from ``state``, by part.
+    """The FLOPs of one :meth:`suite.engine.vmc.VMC.step` from ``state``, by part.
 
     Compiles (does not run) each loop-free part at the shapes the step uses; no large arrays
     are allocated, so this works for models of any size, and ``state`` may be abstract
@@ -216,8 +213,7 @@ def step_flop_parts(vmc: VMC, state: VMCState) -> StepFlops:
     configs = state.sampler.configs
     if not isinstance(configs, (jax.Array, np.ndarray)):  # abstract: all pairs, an upper bound
         return _STEP_FLOPS[key]
-    config = vmc.sampler.config
-    samples = np.repeat(np.asarray(configs), config.samples_per_chain, axis=0)
+    samples = np.repeat(np.asarray(configs), vmc.sampler.samples_per_chain, axis=0)
     capacity = local_energy_capacity(vmc.hamiltonian, samples,
                                      vmc.hamiltonian.samples_per_chunk(vmc.chunk_size))
     return dataclasses.replace(_STEP_FLOPS[key], local_energy_capacity=capacity)
@@ -227,10 +223,10 @@ def local_energy_capacity(hamiltonian: J1J2Hamiltonian, configs: np.ndarray,
                           samples_per_chunk: int | None) -> float:
     """The fraction of (sample, bond) pairs the local energies evaluate the network on.
 
-    :meth:`suite.hamiltonian.J1J2Hamiltonian.local_energies` packs each chunk's anti-aligned
+    :meth:`suite.engine.hamiltonian.J1J2Hamiltonian.local_energies` packs each chunk's anti-aligned
     pairs into the smallest capacity (a fraction of the chunk's pairs) that holds them; this is
     that capacity averaged over the chunks of ``configs`` (M, N), formed and padded as
-    :func:`suite.chunking.map_in_chunks` does. 1 where the Hamiltonian evaluates every pair.
+    :func:`suite.engine.chunking.map_in_chunks` does. 1 where the Hamiltonian evaluates every pair.
     """
     bonds = np.asarray(hamiltonian.bonds)
     if len(bonds) == 0 or len(configs) == 0:
@@ -247,9 +243,9 @@ def local_energy_capacity(hamiltonian: J1J2Hamiltonian, configs: np.ndarray,
 
 
 def _count_step(vmc: VMC, state: VMCState) -> StepFlops:
-    config = vmc.sampler.config
+    sampler = vmc.sampler
     n_sites, chunk = vmc.n_sites, vmc.chunk_size
-    chains, per_chain = config.chains, config.samples_per_chain
+    chains, per_chain = sampler.n_chains, sampler.samples_per_chain
     n_samples = chains * per_chain
     params = state.params
     log_psi_dtype = jax.eval_shape(lambda p, x: vmc.log_psi(p)(x), params,
@@ -258,7 +254,7 @@ def _count_step(vmc: VMC, state: VMCState) -> StepFlops:
     # sampling
     rows, chunks = _padded(chains, chunk)
     network_call = xla_flops(lambda p, x: vmc.log_psi(p)(x), params, _configs(rows, n_sites))
-    proposals = (config.discard_sweeps + per_chain * config.sweeps_per_sample) * n_sites
+    proposals = (sampler.discard_sweeps + per_chain * sampler.sweeps_per_sample) * n_sites
     proposal = _one_proposal_flops(vmc.sampler, _configs(chains, n_sites), log_psi_dtype)
 
     # local energies: map_in_chunks over samples, chunk_size // n_bonds samples at a time; XLA
@@ -279,14 +275,12 @@ def _count_step(vmc: VMC, state: VMCState) -> StepFlops:
     leaves = jax.tree_util.tree_leaves(params)
     n_parameters = sum(math.prod(leaf.shape) for leaf in leaves)
     parameter_dtype = jnp.result_type(*(leaf.dtype for leaf in leaves))
-    mode = choose_mode(vmc.optimizer_config.sr_mode, n_samples, n_parameters)
+    mode = choose_mode(vmc.sr_mode, n_samples, n_parameters)
 
     def solve_and_update(p, opt_state, step, jacobian, e_loc):
         stats = chain_statistics(jnp.real(e_loc).reshape(chains, per_chain))
-        solution = sr_direction(jacobian, e_loc, vmc.diag_shift(step), mode)
-        _, unravel = ravel_pytree(p)
-        updates, opt_state = vmc.optimizer.update(unravel(solution.direction), opt_state, p)
-        return optax.apply_updates(p, updates), opt_state, stats
+        params, opt_state, _ = vmc.update(p, opt_state, step, jacobian, e_loc, mode)
+        return params, opt_state, stats
 
     solver = xla_flops(solve_and_update, params, state.opt_state, state.step,
                        jax.ShapeDtypeStruct((n_samples, 2, n_parameters), parameter_dtype),
@@ -395,7 +389,7 @@ def device_peak_flops(environment: dict[str, Any],
     """The peak FLOP/s at ``dtype`` of the device an environment describes, and its source.
 
     Args:
-        environment: :func:`suite.provenance.environment` of this process (``platform`` and
+        environment: :func:`suite.bench.provenance.environment` of this process (``platform`` and
             ``device``). A CPU's peak is measured here, so it must describe this machine.
         dtype: ``float64`` or ``float32`` (a run's ``config.model.dtype``).
 

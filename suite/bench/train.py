@@ -15,14 +15,11 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
-from suite.checkpoint import TRACE_FIELDS, Checkpoint
-from suite.config import RunConfig
-from suite.errors import DivergenceError
-from suite.hamiltonian import J1J2Hamiltonian
-from suite.lattice import SquareLattice
-from suite.models import DTYPES, build_model, count_parameters
-from suite.sampler import MetropolisExchange
-from suite.sharding import (
+from suite.bench.build import build_vmc
+from suite.bench.checkpoint import TRACE_FIELDS, Checkpoint
+from suite.bench.config import RunConfig
+from suite.engine.models import count_parameters
+from suite.engine.sharding import (
     check_divisible,
     replicated,
     sample_mesh,
@@ -30,8 +27,10 @@ from suite.sharding import (
     shard_state,
     state_shardings,
 )
-from suite.stats import Stats
-from suite.vmc import VMC, StepInfo, VMCState
+from suite.engine.stats import Stats
+from suite.engine.vmc import VMC, StepInfo, VMCState
+from suite.errors import DivergenceError
+from suite.report.records import v_score  # noqa: F401  (re-exported for callers)
 
 StepCallback = Callable[[int, StepInfo, float], None]
 
@@ -50,12 +49,7 @@ class Evaluation:
     acceptance: float
     n_samples: int
     sampling_bias_bound: float = 0.0
-    """bound on the energy bias from sampling in another precision, per site (``suite.precision``)"""
-
-
-def v_score(variance: float, energy_per_site: float, n_sites: int) -> float:
-    """V-score N Var(H) / E^2 = Var(H) / (N e^2) (Wu et al., Science 386, 296 (2024))."""
-    return variance / (n_sites * energy_per_site**2)
+    """bound on the energy bias from sampling in another precision, per site (``suite.engine.precision``)"""
 
 
 @dataclass(frozen=True)
@@ -78,19 +72,6 @@ class TrainResult:
     """devices the samples were split over (seconds per step are of the whole run)"""
 
 
-def build_vmc(config: RunConfig) -> VMC:
-    """The VMC engine described by a validated ``config``."""
-    config.validate()
-    system = config.system
-    lattice = SquareLattice.square(system.L)
-    model = build_model(config.model, system.L)
-    sampler = MetropolisExchange(config.sampler, lattice.n_sites)
-    hamiltonian = J1J2Hamiltonian(lattice, system.J1, system.J2)
-    sampling_dtype = None if config.sampler.dtype is None else DTYPES[config.sampler.dtype]
-    return VMC(model, hamiltonian, sampler, config.optimizer, DTYPES[config.model.dtype],
-               sampling_dtype)
-
-
 def _check_finite(step: int, info: StepInfo) -> None:
     for name in ("energy", "error", "variance"):
         value = float(getattr(info, name))
@@ -100,13 +81,13 @@ def _check_finite(step: int, info: StepInfo) -> None:
 
 def evaluate(vmc: VMC, state: VMCState, n_samples: int) -> Evaluation:
     """Energy statistics of ``state`` from ``n_samples`` fresh samples (a multiple of chains)."""
-    per_chain = n_samples // vmc.sampler.config.chains
+    per_chain = n_samples // vmc.sampler.n_chains
     run = jax.jit(lambda s: vmc.evaluate(s, per_chain))
     stats, acceptance, bias = jax.device_get(run(state))
     stats = Stats(*(float(x) for x in stats))
     n = vmc.n_sites
     return Evaluation(stats.mean / n, stats.error / n, stats.variance, stats.tau_corr,
-                      float(acceptance), per_chain * vmc.sampler.config.chains, float(bias) / n)
+                      float(acceptance), per_chain * vmc.sampler.n_chains, float(bias) / n)
 
 
 def train(config: RunConfig, on_step: StepCallback | None = None,
@@ -127,7 +108,7 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
             interrupted (``KeyboardInterrupt``, which the runner also raises on SIGTERM), before
             the interruption propagates.
         devices: ``"all"`` or a number of devices; with more than one, the samples are split
-            over them (``suite.sharding``) and the step gives the single-device update.
+            over them (``suite.engine.sharding``) and the step gives the single-device update.
 
     Returns:
         :class:`TrainResult`.

@@ -11,7 +11,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from suite.models.common import log_cosh
+from suite.engine.models.common import log_cosh
 
 
 class RBM(nn.Module):

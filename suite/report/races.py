@@ -1,0 +1,170 @@
+"""Race records: one JSON file per race against a peer engine, read without JAX.
+
+A race (:func:`suite.perf.netket.compare_with_netket`) produces a :class:`Comparison`; its record
+lives in ``<results>/compare/`` beside the run records of :mod:`suite.report.records`, written
+the same way (atomically, never overwritten) and read with its own ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from suite.bench.config import RunConfig
+from suite.report.formatting import format_with_error
+from suite.report.storage import TEMP_PREFIX, create_json_record
+
+COMPARISON_SCHEMA_VERSION = 1
+
+
+
+@dataclass(frozen=True)
+class EngineTiming:
+    """One engine's side of a race.
+
+    Attributes:
+        engine: ``nqsbench`` or ``netket``.
+        version: the engine's version.
+        seconds_per_step: median over the timed steps (compilation excluded).
+        step_seconds: every timed step.
+        warmup_seconds: the warm-up steps (the first includes compilation).
+        energy: energy per site at the last step (mean of that step's samples).
+        energy_error: its standard error.
+        exact_energy: the exact energy per site of the final parameters (by enumerating the
+            Sz=0 sector; ``None`` above the exact-diagonalisation size).
+        sampling_seconds: median time of the sampling alone (the discarded and the kept sweeps
+            of one step), measured after the race; the rest of the step is the difference.
+    """
+
+    engine: str
+    version: str
+    seconds_per_step: float
+    step_seconds: list[float]
+    warmup_seconds: list[float]
+    energy: float
+    energy_error: float
+    exact_energy: float | None = None
+    sampling_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A race on one cell: both engines' timings and where each got to."""
+
+    cell_id: str
+    label: str
+    config: dict[str, Any]
+    steps: int
+    warmup: int
+    n_parameters: int
+    ours: EngineTiming
+    peer: EngineTiming
+    peer_settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        """Our seconds per step divided by the peer's (below 1: we are faster)."""
+        return self.ours.seconds_per_step / self.peer.seconds_per_step
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the ratio."""
+        return {**asdict(self), "ratio": self.ratio}
+
+
+COMPARISONS_DIRECTORY = "compare"
+
+
+def comparison_record(comparison: Comparison, environment: dict, git: dict,
+                      finished_at: str) -> dict[str, Any]:
+    """The JSON record of a race, with the provenance of the machine it ran on."""
+    return {"schema_version": COMPARISON_SCHEMA_VERSION, "kind": "peer-comparison",
+            **comparison.to_dict(), "environment": environment,
+            "git": git, "finished_at": finished_at}
+
+
+def write_comparison(results_dir: str | Path, record: dict[str, Any]) -> Path:
+    """Create ``results_dir/compare/<cell>-<peer>-<time>-<random>.json`` (never overwrites)."""
+    prefix = f"{record['cell_id'] or 'cell'}-{record['peer']['engine']}"
+    return create_json_record(Path(results_dir) / COMPARISONS_DIRECTORY, prefix,
+                              record["finished_at"], record)
+
+
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "cell_id", "label", "peer", "peer_version", "L", "J2", "attention", "layers", "d", "heads",
+    "samples", "sampler_dtype", "n_parameters", "steps", "ours_seconds_per_step",
+    "peer_seconds_per_step", "ratio",
+    "ours_sampling_seconds", "peer_sampling_seconds",
+    "ours_energy", "ours_energy_error", "peer_energy", "peer_energy_error", "ours_exact_energy",
+    "peer_exact_energy", "device", "commit", "finished_at", "path")
+
+
+def _pair(ours: float | None, theirs: float | None) -> str:
+    if ours is None or theirs is None or pd.isna(ours) or pd.isna(theirs):
+        return "n/a"
+    return f"{ours:.3g} / {theirs:.3g}"
+
+
+def load_comparisons(results_dir: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """Every race record under ``results_dir/compare/`` as one row each, and the unreadable files.
+
+    Returns:
+        ``(frame, problems)``: columns ``COMPARISON_COLUMNS``; one message per file skipped.
+    """
+    directory = Path(results_dir) / COMPARISONS_DIRECTORY
+    rows, problems = [], []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        if path.name.startswith(TEMP_PREFIX):
+            continue
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if record.get("schema_version") != COMPARISON_SCHEMA_VERSION:
+                raise ValueError(f"unknown schema_version {record.get('schema_version')!r}")
+            rows.append(comparison_row(path, record))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            problems.append(f"{path}: skipped, not a readable comparison record ({error})")
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS)), problems
+
+
+def comparison_row(path: Path | None, record: dict[str, Any]) -> dict[str, Any]:
+    """One row of :func:`load_comparisons`' frame from a race record."""
+    config = RunConfig.from_dict(record["config"])
+    ours, peer = record["ours"], record["peer"]
+    return {
+        "cell_id": record["cell_id"], "label": record["label"], "peer": peer["engine"],
+        "peer_version": peer["version"], "L": config.system.L, "J2": config.system.J2,
+        "attention": config.model.attention, "layers": config.model.layers, "d": config.model.d,
+        "heads": config.model.heads, "samples": config.sampler.n_samples,
+        "sampler_dtype": config.sampler.dtype or config.model.dtype,
+        "n_parameters": record["n_parameters"], "steps": record["steps"],
+        "ours_seconds_per_step": ours["seconds_per_step"],
+        "ours_sampling_seconds": ours.get("sampling_seconds"),
+        "peer_sampling_seconds": peer.get("sampling_seconds"),
+        "peer_seconds_per_step": peer["seconds_per_step"], "ratio": record["ratio"],
+        "ours_energy": ours["energy"], "ours_energy_error": ours["energy_error"],
+        "peer_energy": peer["energy"], "peer_energy_error": peer["energy_error"],
+        "ours_exact_energy": ours["exact_energy"], "peer_exact_energy": peer["exact_energy"],
+        "device": record["environment"].get("device"), "commit": record["git"].get("commit"),
+        "finished_at": record["finished_at"], "path": None if path is None else str(path),
+    }
+
+
+def comparison_table(frame: pd.DataFrame) -> str:
+    """The races as a Markdown table: seconds per step of both engines, the ratio, energies."""
+    header = ("| cell | params | steps | nqsbench s/step | NetKet s/step | ratio | sampling s "
+              "(ours / NetKet) | E/N nqsbench | E/N NetKet | exact E/N (ours / NetKet) | device |")
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row in frame.itertuples():
+        exact = ("n/a" if row.ours_exact_energy is None or pd.isna(row.ours_exact_energy)
+                 else f"{row.ours_exact_energy:.5f} / {row.peer_exact_energy:.5f}")
+        lines.append(
+            f"| {row.label} L={row.L} | {row.n_parameters:,} | {row.steps} | "
+            f"{row.ours_seconds_per_step:.4g} | {row.peer_seconds_per_step:.4g} | "
+            f"{row.ratio:.2f} | {_pair(row.ours_sampling_seconds, row.peer_sampling_seconds)} | "
+            f"{format_with_error(row.ours_energy, row.ours_energy_error)} | "
+            f"{format_with_error(row.peer_energy, row.peer_energy_error)} | {exact} | "
+            f"{row.device} |")
+    return "\n".join(lines) + "\n"
