@@ -17,15 +17,14 @@ from suite.engine.lattice import SquareLattice
 from suite.engine.models import init_parameters
 from suite.engine.sampler import random_sz0_configs
 from suite.perf.flops import (
-    device_peak_flops,
     factorisation_flops,
     flop_metrics,
     forward_flops_per_sample,
-    gpu_peak,
     local_energy_capacity,
     step_flop_parts,
     xla_flops,
 )
+from suite.perf.peaks import device_peak_flops, gpu_peak
 from suite.report.records import FLOP_METRICS
 
 

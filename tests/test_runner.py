@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import jax
 import numpy as np
@@ -27,7 +24,8 @@ from suite.bench.runner import (
     run_cells,
 )
 from suite.bench.train import train
-from suite.report.records import load_runs, read_record
+from suite.cli import main
+from suite.report.records import FLOP_METRICS, load_runs, read_record
 
 
 @pytest.fixture
@@ -44,7 +42,8 @@ def finished(tmp_path_factory):
     (directory / "tiny.toml").write_text(TINY)
     matrix = load_matrix(directory / "tiny.toml")
     results = directory / "results"
-    summary = run_cells(cell_statuses(list(matrix.cells), results), results, matrix.name)
+    summary = run_cells(cell_statuses(list(matrix.cells), results), results, matrix.name,
+                        flops=True)
     return matrix, results, summary
 
 
@@ -125,6 +124,8 @@ def test_force_adds_a_record_and_keeps_the_old_one(tiny, tmp_path):
     assert first != second and first.exists() and second.exists()
     energies = {read_record(p)["metrics"]["energy_per_site"] for p in (first, second)}
     assert len(energies) == 1  # same seed, same result
+    metrics = read_record(first)["metrics"]
+    assert {key: metrics[key] for key in FLOP_METRICS} == dict.fromkeys(FLOP_METRICS)  # opt-in
 
 
 def test_an_interrupted_run_resumes_to_the_same_parameters(tiny, tmp_path):
@@ -203,38 +204,42 @@ def test_a_diverging_run_is_recorded_as_failed_and_the_matrix_goes_on(tiny, tmp_
     assert frame.loc[frame["status"] == "failed", "failure_step"].tolist() == [0]
 
 
-def test_sigterm_checkpoints_and_the_next_run_resumes(tmp_path):
+def test_sigterm_checkpoints_and_the_next_run_resumes(tmp_path, monkeypatch, capsys):
+    """SIGTERM (a cluster's time limit) arrives during step 3: the command saves a checkpoint
+    holding steps 0-3 and exits with 130; the same command then resumes from step 4."""
+    import suite.bench.runner as runner
+
     matrix_path = tmp_path / "tiny.toml"
-    matrix_path.write_text(TINY.replace("steps = 6", "steps = 400").replace(
+    matrix_path.write_text(TINY.replace("steps = 6", "steps = 12").replace(
         'attention = ["t5", "factored"]', 'attention = ["factored"]'))
     results = tmp_path / "results"
-    command = [sys.executable, "-m", "suite", "run", "--matrix", str(matrix_path),
-               "--results", str(results), "--no-progress", "--checkpoint-every", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    checkpoints = results / "checkpoints"
-    deadline = time.monotonic() + 120
-    while not (checkpoints.is_dir() and any(checkpoints.glob("*.npz"))):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.2)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    command = ["run", "--matrix", str(matrix_path), "--results", str(results), "--no-progress",
+               "--checkpoint-every", "1000"]
+    real_train = runner.train
+
+    def train_terminated_at_step_3(config, on_step=None, **kwargs):
+        def on_step_then_sigterm(step, info, seconds):
+            if on_step is not None:
+                on_step(step, info, seconds)
+            if step == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        return real_train(config, on_step=on_step_then_sigterm, **kwargs)
+
+    monkeypatch.setattr(runner, "train", train_terminated_at_step_3)
+    assert main(command) == 130
     assert not (results / "runs").exists() or not list((results / "runs").glob("*.json"))
-    [checkpoint] = checkpoints.glob("*.npz")
+    [checkpoint] = (results / "checkpoints").glob("*.npz")
     with np.load(checkpoint) as data:
-        saved_steps = len(data["trace_energy"])
-    assert 0 < saved_steps < 400
+        assert len(data["trace_energy"]) == 4
+    capsys.readouterr()
+    assert main(["list", "--matrix", str(matrix_path), "--results", str(results)]) == 0
+    assert "checkpoint at step 4" in capsys.readouterr().out
 
-    listing = subprocess.run([sys.executable, "-m", "suite", "list", "--matrix", str(matrix_path),
-                              "--results", str(results)], capture_output=True, text=True,
-                             check=True).stdout
-    assert f"checkpoint at step {saved_steps}" in listing
-
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
+    monkeypatch.setattr(runner, "train", real_train)
+    assert main(command) == 0
     [record_path] = (results / "runs").glob("*.json")
     record = json.loads(record_path.read_text())
-    assert record["metrics"]["timed_steps_this_process"] == 400 - saved_steps
-    assert len(record["trace"]["energy"]) == 250 and record["trace"]["step"][-1] == 399
-    assert not list(checkpoints.glob("*.npz"))
+    assert record["metrics"]["timed_steps_this_process"] == 12 - 4
+    assert record["trace"]["step"] == list(range(12))
+    assert not checkpoint.exists()

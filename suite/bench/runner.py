@@ -28,7 +28,6 @@ from suite.bench.train import StepCallback, train
 from suite.engine.sharding import is_writer
 from suite.engine.snapshots import attention_maps, snapshot_configurations
 from suite.errors import DivergenceError
-from suite.perf.flops import flop_metrics
 from suite.report.records import (
     STATUS_COMPLETED,
     completed_record,
@@ -123,12 +122,14 @@ def sigterm_as_interrupt() -> Iterator[None]:
 def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback | None = None,
              checkpoint_every_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
              checkpoint_every_steps: int | None = None,
-             devices: str | int | None = "all") -> tuple[str, Path | None]:
+             devices: str | int | None = "all", flops: bool = False) -> tuple[str, Path | None]:
     """Run one cell to the end (resuming from its checkpoint if there is one) and record it.
 
     The samples are split over ``devices`` (``"all"`` or a number; see ``suite.engine.sharding``). In a
     multi-host run every process runs the cell and only process 0 writes (the path is ``None``
-    on the others).
+    on the others). With ``flops``, the record carries the FLOP accounting of
+    :func:`suite.perf.flops.flop_metrics` (a few extra compilations, remembered per cell shape
+    for the rest of the process); without it, those metrics are ``None``.
 
     Returns:
         ``(status, record path)`` with status ``completed`` or ``failed``. A divergence or any
@@ -154,7 +155,8 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
         result = train(config, on_step=on_step, resume=resume,
                        on_checkpoint=lambda c: save_checkpoint(ckpt_path, c, fingerprint),
                        checkpoint_every_steps=checkpoint_every_steps,
-                       checkpoint_every_seconds=checkpoint_every_seconds, devices=devices)
+                       checkpoint_every_seconds=checkpoint_every_seconds, devices=devices,
+                       vmc=vmc)
         final_maps = attention_maps(vmc.model, result.state.params, configurations)
     except DivergenceError as error:
         record = failed_record(cell=cell, matrix=matrix, step=error.step, reason=error.reason,
@@ -174,20 +176,27 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
                      "final": final_maps}
     reference = resolve_reference(config.system.L, config.system.J2, config.system.J1)
     memory = peak_memory()  # before the FLOP accounting's compilations
-    try:
-        flops = flop_metrics(vmc, result.state, result.seconds_per_step, env, config.model.dtype)
-    except Exception as error:  # noqa: BLE001 (a finished run is recorded without FLOP counts)
-        print(f"nqsbench: warning: no FLOP accounting for {cell.id}: "
-              f"{type(error).__name__}: {error}", file=sys.stderr)
-        flops = None
     record = completed_record(cell=cell, matrix=matrix, result=result, reference=reference,
                               environment=env, git=git, memory=memory,
                               started_at=started_at, finished_at=utc_now(), attention=attention,
-                              flops=flops)
+                              flops=_flop_metrics(cell, vmc, result, env) if flops else None)
     path = _write(results_dir, record)
     if is_writer():
         ckpt_path.unlink(missing_ok=True)
     return "completed", path
+
+
+def _flop_metrics(cell: Cell, vmc, result, env: dict) -> dict | None:
+    """The FLOP accounting of a finished run, or ``None`` (with a warning) if it fails."""
+    from suite.perf.flops import flop_metrics
+
+    try:
+        return flop_metrics(vmc, result.state, result.seconds_per_step, env,
+                            cell.config.model.dtype)
+    except Exception as error:  # noqa: BLE001 (a finished run is recorded without FLOP counts)
+        print(f"nqsbench: warning: no FLOP accounting for {cell.id}: "
+              f"{type(error).__name__}: {error}", file=sys.stderr)
+        return None
 
 
 def _write(results_dir: Path, record: dict) -> Path | None:
@@ -202,7 +211,7 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
               on_cell_done: Callable[[CellStatus, str, Path | None], None] | None = None,
               checkpoint_every_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
               checkpoint_every_steps: int | None = None,
-              devices: str | int | None = "all") -> RunSummary:
+              devices: str | int | None = "all", flops: bool = False) -> RunSummary:
     """Run every cell that needs it, in order; a failing cell is recorded and the others go on.
 
     Args:
@@ -212,6 +221,7 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
         step_callback: ``(cell, steps) -> on_step`` for a per-run progress display.
         on_cell_done: called with ``(status, "completed"|"failed"|"skipped", record path)``.
         devices: ``"all"`` or a number of devices to split each run's samples over.
+        flops: record each run's FLOP accounting (:func:`run_cell`).
     """
     summary = RunSummary()
     with sigterm_as_interrupt():
@@ -226,7 +236,7 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
             outcome, path = run_cell(status.cell, results_dir, matrix, on_step=on_step,
                                      checkpoint_every_seconds=checkpoint_every_seconds,
                                      checkpoint_every_steps=checkpoint_every_steps,
-                                     devices=devices)
+                                     devices=devices, flops=flops)
             (summary.completed if outcome == "completed" else summary.failed).append(path)
             if on_cell_done is not None:
                 on_cell_done(status, outcome, path)

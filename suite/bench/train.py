@@ -95,7 +95,7 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
           on_checkpoint: Callable[[Checkpoint], None] | None = None,
           checkpoint_every_steps: int | None = None,
           checkpoint_every_seconds: float | None = None,
-          devices: str | int | None = "all") -> TrainResult:
+          devices: str | int | None = "all", vmc: VMC | None = None) -> TrainResult:
     """Optimise the configured model, then evaluate it with ``config.evaluation_samples`` samples.
 
     Args:
@@ -109,6 +109,8 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
             the interruption propagates.
         devices: ``"all"`` or a number of devices; with more than one, the samples are split
             over them (``suite.engine.sharding``) and the step gives the single-device update.
+        vmc: the engine of ``config`` when the caller has built it already
+            (:func:`suite.bench.build.build_vmc`); built here otherwise.
 
     Returns:
         :class:`TrainResult`.
@@ -117,8 +119,8 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
         DivergenceError: the energy or its statistics became non-finite.
     """
     start = time.perf_counter()
-    config.validate()
-    vmc = build_vmc(config)
+    if vmc is None:
+        vmc = build_vmc(config)  # validates the configuration
     if resume is None:
         resume = Checkpoint.fresh(vmc.init(jax.random.key(config.seed)))
     mesh = sample_mesh(select_devices(devices))

@@ -24,6 +24,7 @@ is read after ``block_until_ready``; the first ``warmup`` steps (compilation) ar
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 
@@ -39,9 +40,14 @@ from suite.engine.sampler import propose_exchange
 from suite.engine.sr import choose_mode
 from suite.report.races import Comparison, EngineTiming
 
+TESTED_NETKET = ((3, 23), (3, 24))
+"""NetKet versions this adapter is tested with: >= the first, < the second (pyproject's
+``peers`` extra pins the same range). The mixed-precision race overrides two private members
+of ``MCState`` (``_sampler_model``, ``_sampler_variables``), which another release may rename."""
+
 
 class PeerUnavailableError(RuntimeError):
-    """The peer engine is not installed."""
+    """The peer engine is not installed, or not a version this adapter is tested with."""
 
 
 def netket_available() -> bool:
@@ -53,11 +59,29 @@ def netket_available() -> bool:
     return True
 
 
+def _version_tuple(version: str) -> tuple[int, int]:
+    """``"3.23.1"``, ``"3.23rc1"`` -> ``(3, 23)``: the release's major and minor numbers."""
+    match = re.match(r"(\d+)(?:\.(\d+))?", version)
+    if match is None:
+        return (0, 0)
+    return int(match.group(1)), int(match.group(2) or 0)
+
+
+def check_netket_version(version: str) -> None:
+    """Raise :class:`PeerUnavailableError` unless ``version`` is in :data:`TESTED_NETKET`."""
+    low, high = TESTED_NETKET
+    if not low <= _version_tuple(version) < high:
+        raise PeerUnavailableError(
+            f"NetKet {version} is outside the tested range >={low[0]}.{low[1]},"
+            f"<{high[0]}.{high[1]}: pip install -e '.[peers]' installs a tested version")
+
+
 def _netket():
     try:
         import netket as nk
     except ImportError as error:
         raise PeerUnavailableError("NetKet is not installed: pip install -e '.[peers]'") from error
+    check_netket_version(nk.__version__)
     return nk
 
 

@@ -12,8 +12,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-REFERENCE_KINDS = ("exact", "qmc", "extrapolated", "variational")
-
 
 @dataclass(frozen=True)
 class Reference:
