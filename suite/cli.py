@@ -11,19 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite.bench.config import (
-    ATTENTIONS,
-    DEFAULT_CHECKPOINT_SECONDS,
-    DTYPES,
-    MODELS,
-    SCHEDULES,
-    SR_MODES,
-    ModelConfig,
-    OptimizerConfig,
-    RunConfig,
-    SamplerConfig,
-    SystemConfig,
-)
+from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS, DTYPES, SETTINGS, RunConfig
 from suite.bench.matrix import BUILTIN_MATRICES, DEFAULT_MATRIX, MatrixError
 from suite.errors import ConfigError, DivergenceError
 from suite.report.tables import FORMATS
@@ -32,22 +20,40 @@ EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("model")
-    group.add_argument("--model", default="vit", help=f"one of {', '.join(MODELS)} (default vit)")
-    group.add_argument("--attention", default="factored",
-                       help=f"ViT attention: {', '.join(ATTENTIONS)} (default factored)")
-    group.add_argument("--layers", type=int, default=2, help="encoder blocks n_l (default 2)")
-    group.add_argument("--d", type=int, default=16, help="embedding dimension (default 16)")
-    group.add_argument("--heads", type=int, default=2, help="attention heads h (default 2)")
-    group.add_argument("--patch", type=int, default=2, help="linear patch size b (default 2)")
-    group.add_argument("--alpha", type=int, default=1, help="RBM hidden units per site (default 1)")
-    group.add_argument("--dtype", default="float64", help=f"one of {', '.join(DTYPES)}")
+_GROUP_TITLES = {"system": "system", "model": "model", "sampler": "sampling",
+                 "optimizer": "optimisation", "run": "run"}
+_METAVARS = {int: "N", float: "X", str: "TEXT"}
 
 
-def _model_config(args: argparse.Namespace) -> ModelConfig:
-    return ModelConfig(model=args.model, attention=args.attention, layers=args.layers, d=args.d,
-                       heads=args.heads, patch=args.patch, alpha=args.alpha, dtype=args.dtype)
+def _add_setting_options(parser: argparse.ArgumentParser, sections: Sequence[str],
+                         required: Sequence[str] = ()) -> None:
+    """One option per setting of ``sections``, spelled like its matrix key (``--sweeps-per-sample``).
+
+    Defaults and help come from the schema; old spellings (``--sweeps``) parse to the same
+    setting but are not shown. Values are checked by the schema (after parsing), so a bad value
+    gets the same message as in a matrix file.
+    """
+    for section in sections:
+        group = parser.add_argument_group(_GROUP_TITLES[section])
+        for s in (s for s in SETTINGS.values() if s.section == section):
+            text = s.help
+            if s.name in required:
+                text += " (required)"
+            elif s.default is not None:
+                text += f" (default {s.default})"
+            kind = None if s.kind is str else s.kind
+            metavar = "{" + ",".join(s.choices) + "}" if s.choices else _METAVARS[s.kind]
+            group.add_argument(s.flag, dest=s.name, type=kind, default=s.default,
+                               required=s.name in required, metavar=metavar,
+                               help=text.replace("%", "%%"))
+            for alias in s.aliases:
+                group.add_argument(alias, dest=s.name, type=kind, default=argparse.SUPPRESS,
+                                   help=argparse.SUPPRESS)
+
+
+def _settings(args: argparse.Namespace) -> dict[str, object]:
+    """The settings given on the command line (every option that is a setting), by key."""
+    return {key: getattr(args, key) for key in SETTINGS if hasattr(args, key)}
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -59,8 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     params = commands.add_parser("params", help="print the parameter count of a model")
-    params.add_argument("--L", type=int, required=True, help="linear lattice size")
-    _add_model_options(params)
+    _add_setting_options(params, ("system", "model"), required=("L",))
 
     exact = commands.add_parser("exact", help="print the exact ground-state energy per site")
     exact.add_argument("--L", type=int, required=True, help="linear lattice size (L*L <= 26)")
@@ -69,36 +74,8 @@ def _build_parser() -> argparse.ArgumentParser:
     exact.add_argument("--J2", type=float, default=0.0)
 
     train = commands.add_parser("train", help="run one VMC optimisation and report it")
-    train.add_argument("--L", type=int, required=True, help="linear lattice size")
-    train.add_argument("--J1", type=float, default=1.0)
-    train.add_argument("--J2", type=float, default=0.5)
-    _add_model_options(train)
-    sampling = train.add_argument_group("sampling")
-    sampling.add_argument("--samples", type=int, default=1024, help="samples per step")
-    sampling.add_argument("--chains", type=int, default=None, help="Markov chains (default: samples)")
-    sampling.add_argument("--sweeps", type=int, default=1, help="sweeps between samples")
-    sampling.add_argument("--thermalization", type=int, default=32,
-                          help="sweeps to thermalise new chains")
-    sampling.add_argument("--discard", type=int, default=5,
-                          help="sweeps discarded at the start of every step (default 5)")
-    sampling.add_argument("--chunk-size", type=int, default=16384,
-                          help="network evaluations per call (bounds memory)")
-    sampling.add_argument("--eval-samples", type=int, default=None,
-                          help="samples of the final evaluation pass (default 4x samples)")
-    sampling.add_argument("--sampler-dtype", default=None, choices=DTYPES,
-                          help="network precision inside the Markov chain (default: --dtype); "
-                               "float32 with a float64 model is mixed precision, with the bias "
-                               "bound recorded")
-    optim = train.add_argument_group("optimisation")
-    optim.add_argument("--steps", type=int, default=300)
-    optim.add_argument("--learning-rate", type=float, default=0.02)
-    optim.add_argument("--learning-rate-schedule", default="constant", help=", ".join(SCHEDULES))
-    optim.add_argument("--learning-rate-final", type=float, default=None)
-    optim.add_argument("--diag-shift", type=float, default=1e-3)
-    optim.add_argument("--diag-shift-schedule", default="constant", help=", ".join(SCHEDULES))
-    optim.add_argument("--diag-shift-final", type=float, default=None)
-    optim.add_argument("--sr-mode", default="auto", help=", ".join(SR_MODES))
-    train.add_argument("--seed", type=int, default=0)
+    _add_setting_options(train, ("system", "model", "sampler", "optimizer", "run"),
+                         required=("L",))
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--devices", default="all", metavar="all|N",
                        help="split the samples over all devices or the first N (default all)")
@@ -164,10 +141,14 @@ def _add_matrix_options(parser: argparse.ArgumentParser) -> None:
                         help="only cells with these settings, e.g. attention=t5 J2=0.5")
 
 
-def _flag(field: str) -> str:
-    aliases = {"samples": "samples", "chains": "chains", "sweeps_per_sample": "sweeps",
-               "thermalization_sweeps": "thermalization", "discard_sweeps": "discard"}
-    return "--" + aliases.get(field, field).replace("_", "-")
+def _option(field: str, argv: Sequence[str]) -> str:
+    """The option to name in an error about ``field``: the spelling the user typed (an old alias
+    such as ``--sweeps`` included), else the setting's flag, else ``--field``."""
+    setting = SETTINGS.get(field)
+    if setting is None:
+        return "--" + field.replace("_", "-")
+    typed = {arg.partition("=")[0] for arg in argv if arg.startswith("--")}
+    return next((flag for flag in setting.flags if flag in typed), setting.flag)
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
@@ -176,8 +157,9 @@ def _cmd_params(args: argparse.Namespace) -> int:
     from suite.bench.build import build_model
     from suite.engine.models import count_parameters, init_parameters
 
-    SystemConfig(L=args.L, J2=0.0).validate()
-    model = build_model(_model_config(args).validate(args.L), args.L)
+    config = RunConfig.from_settings(_settings(args))
+    config.system.validate()
+    model = build_model(config.model.validate(args.L), args.L)
     shapes = jax.eval_shape(lambda key: init_parameters(model, key, args.L**2),
                             jax.random.key(0))
     print(count_parameters(shapes))
@@ -201,23 +183,7 @@ def _cmd_exact(args: argparse.Namespace) -> int:
 
 
 def _run_config(args: argparse.Namespace) -> RunConfig:
-    return RunConfig(
-        system=SystemConfig(L=args.L, J1=args.J1, J2=args.J2),
-        model=_model_config(args),
-        sampler=SamplerConfig(n_samples=args.samples, n_chains=args.chains,
-                              sweeps_per_sample=args.sweeps,
-                              thermalization_sweeps=args.thermalization,
-                              discard_sweeps=args.discard,
-                              chunk_size=args.chunk_size, dtype=args.sampler_dtype),
-        optimizer=OptimizerConfig(
-            steps=args.steps, learning_rate=args.learning_rate,
-            learning_rate_schedule=args.learning_rate_schedule,
-            learning_rate_final=args.learning_rate_final, diag_shift=args.diag_shift,
-            diag_shift_schedule=args.diag_shift_schedule,
-            diag_shift_final=args.diag_shift_final, sr_mode=args.sr_mode),
-        seed=args.seed,
-        eval_samples=args.eval_samples,
-    ).validate()
+    return RunConfig.from_settings(_settings(args)).validate()
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -463,11 +429,12 @@ COMMANDS = {"params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train, "ru
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``nqsbench``; returns the exit status."""
     parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except ConfigError as error:
-        print(f"nqsbench {args.command}: error: {_flag(error.field)}: {error.message}",
+        print(f"nqsbench {args.command}: error: {_option(error.field, argv)}: {error.message}",
               file=sys.stderr)
         return EXIT_BAD_INPUT
     except MatrixError as error:

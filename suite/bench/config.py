@@ -1,15 +1,19 @@
-"""Frozen, validated configuration objects for one VMC run.
+"""Frozen, validated configuration objects for one VMC run, and the one schema of its settings.
 
 A run is fully described by a :class:`RunConfig`: the physical system, the variational model,
-the Metropolis sampler and the optimiser. Every ``validate`` raises :class:`ConfigError` naming
-the field and the fix, so bad input never reaches JAX.
+the Metropolis sampler and the optimiser. Every field is declared once, with
+:func:`~suite.bench.schema.setting` (key, default, rules, help); :data:`SETTINGS` reads them back
+for the matrix keys, the CLI flags and validation. Every ``validate`` raises :class:`ConfigError`
+naming the setting's key and the fix, so bad input never reaches JAX.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
+from suite.bench.schema import NON_NEGATIVE, POSITIVE, Setting, check_settings, collect, setting
 from suite.errors import ConfigError
 
 ATTENTIONS: tuple[str, ...] = ("t5", "decoupled", "factored")
@@ -21,31 +25,18 @@ DEFAULT_CHECKPOINT_SECONDS = 120.0
 """seconds between two checkpoints of a running cell (``nqsbench run --checkpoint-every``)"""
 
 
-def _require_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(name, f"must be a positive integer, got {value!r}")
-
-
-def _require_positive_float(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(name, f"must be a positive number, got {value!r}")
-
-
-def _require_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(name, f"unknown value {value!r}; choose one of: {', '.join(allowed)}")
-
-
 @dataclass(frozen=True)
 class SystemConfig:
     """The J1-J2 Heisenberg model on an L x L periodic square lattice (spin-1/2 units)."""
 
-    L: int = 4
-    J1: float = 1.0
-    J2: float = 0.5
+    L: int = setting("L", 4, "linear lattice size: L x L sites, periodic (even, >= 3)",
+                     constraint=POSITIVE)
+    J1: float = setting("J1", 1.0, "nearest-neighbour coupling")
+    J2: float = setting("J2", 0.5, "next-nearest-neighbour (diagonal) coupling")
 
     def validate(self) -> SystemConfig:
-        _require_positive_int("L", self.L)
+        """Check every setting, then that the lattice is large enough and has an Sz=0 sector."""
+        check_settings(self, SETTINGS)
         if self.L < 3:
             raise ConfigError("L", f"L={self.L} is too small: periodic bonds repeat; use L >= 3")
         if (self.L * self.L) % 2:
@@ -54,15 +45,15 @@ class SystemConfig:
                 f"L={self.L} gives an odd number of sites ({self.L**2}), which has no Sz=0 "
                 "sector; choose an even L",
             )
-        for name in ("J1", "J2"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(name, f"must be a number, got {value!r}")
         return self
 
     @property
     def n_sites(self) -> int:
         return self.L * self.L
+
+
+VIT_ONLY: tuple[str, ...] = ("attention", "layers", "d", "heads", "patch")
+"""the model settings an RBM ignores (not validated when ``model='rbm'``)"""
 
 
 @dataclass(frozen=True)
@@ -75,24 +66,23 @@ class ModelConfig:
     site, built from real parameters.
     """
 
-    model: str = "vit"
-    attention: str = "factored"
-    layers: int = 2
-    d: int = 16
-    heads: int = 2
-    patch: int = 2
-    alpha: int = 1
-    dtype: str = "float64"
+    model: str = setting("model", "vit", "wave function: Vision Transformer or complex RBM",
+                         choices=MODELS)
+    attention: str = setting("attention", "factored", "ViT attention (paper eqs. 4, 5, 6)",
+                             choices=ATTENTIONS)
+    layers: int = setting("layers", 2, "ViT encoder blocks n_l", constraint=POSITIVE)
+    d: int = setting("d", 16, "ViT embedding dimension (a multiple of heads)",
+                     constraint=POSITIVE)
+    heads: int = setting("heads", 2, "ViT attention heads h", constraint=POSITIVE)
+    patch: int = setting("patch", 2, "ViT linear patch size b (divides L)", constraint=POSITIVE)
+    alpha: int = setting("alpha", 1, "RBM hidden units per site", constraint=POSITIVE)
+    dtype: str = setting("dtype", "float64", "network precision", choices=DTYPES)
 
     def validate(self, L: int) -> ModelConfig:
-        _require_choice("model", self.model, MODELS)
-        _require_choice("dtype", self.dtype, DTYPES)
+        """Check every setting that applies to the model, then patch | L and heads | d."""
+        check_settings(self, SETTINGS, skip=VIT_ONLY if self.model == "rbm" else ("alpha",))
         if self.model == "rbm":
-            _require_positive_int("alpha", self.alpha)
             return self
-        _require_choice("attention", self.attention, ATTENTIONS)
-        for name in ("layers", "d", "heads", "patch"):
-            _require_positive_int(name, getattr(self, name))
         if L % self.patch:
             raise ConfigError(
                 "patch",
@@ -124,33 +114,33 @@ class SamplerConfig:
     samples, which bounds the resulting bias (see :mod:`suite.engine.precision`).
     """
 
-    n_samples: int = 1024
-    n_chains: int | None = None
-    sweeps_per_sample: int = 1
-    thermalization_sweeps: int = 32
-    discard_sweeps: int = 5
-    chunk_size: int | None = 16384
-    dtype: str | None = None
+    n_samples: int = setting("samples", 1024, "samples per optimisation step",
+                             constraint=POSITIVE)
+    n_chains: int | None = setting("chains", None, "Markov chains (default: one per sample; "
+                                   "must divide samples)", constraint=POSITIVE)
+    sweeps_per_sample: int = setting("sweeps_per_sample", 1, "sweeps between two samples of a "
+                                     "chain (a sweep is N proposed exchanges)",
+                                     constraint=POSITIVE, aliases=("--sweeps",))
+    thermalization_sweeps: int = setting("thermalization_sweeps", 32, "sweeps to thermalise "
+                                         "new chains", constraint=NON_NEGATIVE,
+                                         aliases=("--thermalization",))
+    discard_sweeps: int = setting("discard_sweeps", 5, "sweeps discarded at the start of every "
+                                  "step", constraint=NON_NEGATIVE, aliases=("--discard",))
+    chunk_size: int | None = setting("chunk_size", 16384, "network evaluations per call (bounds "
+                                     "memory; None: no chunking)", constraint=POSITIVE)
+    dtype: str | None = setting("sampler_dtype", None, "network precision inside the Markov "
+                                "chain (default: dtype); float32 with a float64 model is mixed "
+                                "precision, with the bias bound recorded", choices=DTYPES)
 
     def validate(self) -> SamplerConfig:
-        _require_positive_int("samples", self.n_samples)
-        if self.n_chains is not None:
-            _require_positive_int("chains", self.n_chains)
-            if self.n_samples % self.n_chains:
-                raise ConfigError(
-                    "chains",
-                    f"samples={self.n_samples} is not a multiple of chains={self.n_chains}; "
-                    "choose chains that divide samples",
-                )
-        _require_positive_int("sweeps_per_sample", self.sweeps_per_sample)
-        for name in ("thermalization_sweeps", "discard_sweeps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(name, f"must be a non-negative integer, got {value!r}")
-        if self.chunk_size is not None:
-            _require_positive_int("chunk_size", self.chunk_size)
-        if self.dtype is not None:
-            _require_choice("sampler_dtype", self.dtype, DTYPES)
+        """Check every setting, then that the chains divide the samples."""
+        check_settings(self, SETTINGS)
+        if self.n_chains is not None and self.n_samples % self.n_chains:
+            raise ConfigError(
+                "chains",
+                f"samples={self.n_samples} is not a multiple of chains={self.n_chains}; "
+                "choose chains that divide samples",
+            )
         return self
 
     @property
@@ -172,32 +162,32 @@ class OptimizerConfig:
     ``parameter`` (the P x P metric), or ``auto`` (the smaller of the two).
     """
 
-    steps: int = 300
-    learning_rate: float = 0.02
-    learning_rate_schedule: str = "constant"
-    learning_rate_final: float | None = None
-    diag_shift: float = 1e-3
-    diag_shift_schedule: str = "constant"
-    diag_shift_final: float | None = None
-    sr_mode: str = "auto"
+    steps: int = setting("steps", 300, "optimisation steps", constraint=POSITIVE)
+    learning_rate: float = setting("learning_rate", 0.02, "learning rate (start of its schedule)",
+                                   constraint=POSITIVE)
+    learning_rate_schedule: str = setting("learning_rate_schedule", "constant", "learning-rate "
+                                          "schedule over the steps", choices=SCHEDULES)
+    learning_rate_final: float | None = setting("learning_rate_final", None, "final learning "
+                                                "rate of a cosine or exponential schedule",
+                                                constraint=POSITIVE)
+    diag_shift: float = setting("diag_shift", 1e-3, "SR diagonal shift (start of its schedule)",
+                                constraint=POSITIVE)
+    diag_shift_schedule: str = setting("diag_shift_schedule", "constant", "diagonal-shift "
+                                       "schedule over the steps", choices=SCHEDULES)
+    diag_shift_final: float | None = setting("diag_shift_final", None, "final diagonal shift of "
+                                             "a cosine or exponential schedule",
+                                             constraint=POSITIVE)
+    sr_mode: str = setting("sr_mode", "auto", "SR linear system: the 2M x 2M sample kernel, the "
+                           "P x P parameter metric, or auto (the smaller)", choices=SR_MODES)
 
     def validate(self) -> OptimizerConfig:
-        _require_positive_int("steps", self.steps)
-        _require_positive_float("learning_rate", self.learning_rate)
-        _require_positive_float("diag_shift", self.diag_shift)
-        _require_choice("learning_rate_schedule", self.learning_rate_schedule, SCHEDULES)
-        _require_choice("diag_shift_schedule", self.diag_shift_schedule, SCHEDULES)
-        _require_choice("sr_mode", self.sr_mode, SR_MODES)
+        """Check every setting, then that a decaying schedule has its final value."""
+        check_settings(self, SETTINGS)
         for prefix in ("learning_rate", "diag_shift"):
-            final = getattr(self, f"{prefix}_final")
-            if final is not None:
-                _require_positive_float(f"{prefix}_final", final)
-            elif getattr(self, f"{prefix}_schedule") != "constant":
-                raise ConfigError(
-                    f"{prefix}_final",
-                    f"a {getattr(self, f'{prefix}_schedule')} schedule needs the final value; "
-                    f"set {prefix}_final",
-                )
+            schedule = getattr(self, f"{prefix}_schedule")
+            if schedule != "constant" and getattr(self, f"{prefix}_final") is None:
+                raise ConfigError(f"{prefix}_final", f"the {schedule} {prefix}_schedule decays "
+                                                     "to a final value; give one")
         return self
 
 
@@ -209,24 +199,25 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-    seed: int = 0
-    eval_samples: int | None = None
+    seed: int = setting("seed", 0, "random seed of the parameters and the chains",
+                        constraint=NON_NEGATIVE)
+    eval_samples: int | None = setting("eval_samples", None, "samples of the final evaluation "
+                                       "pass (default: 4x samples; a multiple of chains)",
+                                       constraint=POSITIVE)
 
     def validate(self) -> RunConfig:
+        """Check every section, then that the evaluation samples fill the chains evenly."""
         self.system.validate()
         self.model.validate(self.system.L)
         self.sampler.validate()
         self.optimizer.validate()
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError("seed", f"must be a non-negative integer, got {self.seed!r}")
-        if self.eval_samples is not None:
-            _require_positive_int("eval_samples", self.eval_samples)
-            if self.eval_samples % self.sampler.chains:
-                raise ConfigError(
-                    "eval_samples",
-                    f"eval_samples={self.eval_samples} is not a multiple of the number of chains "
-                    f"({self.sampler.chains}); choose a multiple",
-                )
+        check_settings(self, SETTINGS)
+        if self.eval_samples is not None and self.eval_samples % self.sampler.chains:
+            raise ConfigError(
+                "eval_samples",
+                f"eval_samples={self.eval_samples} is not a multiple of the number of chains "
+                f"({self.sampler.chains}); choose a multiple",
+            )
         return self
 
     @property
@@ -241,7 +232,27 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
         """The inverse of :meth:`to_dict` (not validated)."""
-        sections = {"system": SystemConfig, "model": ModelConfig, "sampler": SamplerConfig,
-                    "optimizer": OptimizerConfig}
-        built = {name: kind(**data[name]) for name, kind in sections.items()}
+        built = {name: kind(**data[name]) for name, kind in _SECTIONS.items()}
         return cls(**built, seed=data["seed"], eval_samples=data.get("eval_samples"))
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> RunConfig:
+        """A configuration from flat keys (:data:`SETTINGS`); unset keys keep their defaults."""
+        sections: dict[str, dict[str, Any]] = {name: {} for name in (*_SECTIONS, "run")}
+        for key, value in settings.items():
+            s = SETTINGS[key]
+            sections[s.section][s.attribute] = value
+        built = {name: kind(**sections[name]) for name, kind in _SECTIONS.items()}
+        return cls(**built, **sections["run"])
+
+    def settings(self) -> dict[str, Any]:
+        """The flat key -> value view (the inverse of :meth:`from_settings`)."""
+        return {key: getattr(self if s.section == "run" else getattr(self, s.section), s.attribute)
+                for key, s in SETTINGS.items()}
+
+
+_SECTIONS = {"system": SystemConfig, "model": ModelConfig, "sampler": SamplerConfig,
+             "optimizer": OptimizerConfig}
+
+SETTINGS: dict[str, Setting] = collect(RunConfig)
+"""Every setting of a run by key, in field order: the one schema (see :mod:`suite.bench.schema`)."""

@@ -25,7 +25,8 @@ settings on matching cells (for example fewer steps on the larger, timing-only l
     when = { L = 6 }
     set = { steps = 20 }
 
-Keys are the flat names of :data:`FIELDS` (``L``, ``J2``, ``attention``, ``samples``, ``steps``,
+Keys are the flat names of :data:`FIELDS`, the settings of the one schema
+(:mod:`suite.bench.schema`; ``L``, ``J2``, ``attention``, ``samples``, ``steps``,
 ``learning_rate``...). Every file is checked before anything runs: an unknown key, a wrong type, an
 empty axis or an invalid value raises :class:`MatrixError` naming the file, the key and what is
 allowed. Each cell's id is a hash of its fully resolved configuration, so it does not depend on the
@@ -47,59 +48,18 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from suite.bench.config import ModelConfig, OptimizerConfig, RunConfig, SamplerConfig, SystemConfig
+from suite.bench.config import SETTINGS, RunConfig
+from suite.bench.schema import Setting
 from suite.errors import ConfigError
 
 BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "scaling", "race6")
 DEFAULT_MATRIX = "smoke"
 
 
-@dataclass(frozen=True)
-class Field:
-    """One settable key of a matrix file: where it lives in :class:`RunConfig` and its type."""
-
-    section: str
-    """``system``, ``model``, ``sampler``, ``optimizer`` or ``run`` (top-level RunConfig field)"""
-    attribute: str
-    kind: type
-    optional: bool = False
-
-
-FIELDS: dict[str, Field] = {
-    "L": Field("system", "L", int),
-    "J1": Field("system", "J1", float),
-    "J2": Field("system", "J2", float),
-    "model": Field("model", "model", str),
-    "attention": Field("model", "attention", str),
-    "layers": Field("model", "layers", int),
-    "d": Field("model", "d", int),
-    "heads": Field("model", "heads", int),
-    "patch": Field("model", "patch", int),
-    "alpha": Field("model", "alpha", int),
-    "dtype": Field("model", "dtype", str),
-    "samples": Field("sampler", "n_samples", int),
-    "chains": Field("sampler", "n_chains", int, optional=True),
-    "sweeps_per_sample": Field("sampler", "sweeps_per_sample", int),
-    "thermalization_sweeps": Field("sampler", "thermalization_sweeps", int),
-    "discard_sweeps": Field("sampler", "discard_sweeps", int),
-    "chunk_size": Field("sampler", "chunk_size", int, optional=True),
-    "sampler_dtype": Field("sampler", "dtype", str, optional=True),
-    "steps": Field("optimizer", "steps", int),
-    "learning_rate": Field("optimizer", "learning_rate", float),
-    "learning_rate_schedule": Field("optimizer", "learning_rate_schedule", str),
-    "learning_rate_final": Field("optimizer", "learning_rate_final", float, optional=True),
-    "diag_shift": Field("optimizer", "diag_shift", float),
-    "diag_shift_schedule": Field("optimizer", "diag_shift_schedule", str),
-    "diag_shift_final": Field("optimizer", "diag_shift_final", float, optional=True),
-    "sr_mode": Field("optimizer", "sr_mode", str),
-    "seed": Field("run", "seed", int),
-    "eval_samples": Field("run", "eval_samples", int, optional=True),
-}
-"""Every key a matrix file (and ``--only``) accepts."""
+FIELDS: dict[str, Setting] = SETTINGS
+"""Every key a matrix file (and ``--only``) accepts: the settings of the one schema, by key."""
 
 _TOP_LEVEL_KEYS = ("name", "description", "fixed", "axes", "exclude", "override")
-_SECTION_TYPES = {"system": SystemConfig, "model": ModelConfig, "sampler": SamplerConfig,
-                  "optimizer": OptimizerConfig}
 
 
 class MatrixError(ValueError):
@@ -171,19 +131,12 @@ def config_hash(config: RunConfig) -> str:
 
 def settings_of(config: RunConfig) -> dict[str, Any]:
     """The flat key -> value view of a configuration (the inverse of :func:`config_from_settings`)."""
-    data = config.to_dict()
-    return {key: (data[f.attribute] if f.section == "run" else data[f.section][f.attribute])
-            for key, f in FIELDS.items()}
+    return config.settings()
 
 
 def config_from_settings(settings: dict[str, Any]) -> RunConfig:
     """A :class:`RunConfig` from flat keys; unset keys keep the dataclass defaults."""
-    sections: dict[str, dict[str, Any]] = {name: {} for name in (*_SECTION_TYPES, "run")}
-    for key, value in settings.items():
-        f = FIELDS[key]
-        sections[f.section][f.attribute] = value
-    built = {name: cls(**sections[name]) for name, cls in _SECTION_TYPES.items()}
-    return RunConfig(**built, **sections["run"])
+    return RunConfig.from_settings(settings)
 
 
 def with_setting(cell: Cell, key: str, value: Any) -> Cell:
@@ -198,7 +151,7 @@ def _matches(settings: dict[str, Any], where: dict[str, Any]) -> bool:
     return all(settings.get(key) == value for key, value in where.items())
 
 
-def _type_name(f: Field) -> str:
+def _type_name(f: Setting) -> str:
     name = {int: "an integer", float: "a number", str: "a string"}[f.kind]
     return name + (" (or omit it)" if f.optional else "")
 
@@ -285,10 +238,9 @@ def parse_matrix(data: dict[str, Any], source: str) -> Matrix:
         try:
             config = config_from_settings(settings).validate()
         except ConfigError as error:
-            key = next((k for k, f in FIELDS.items() if f.attribute == error.field
-                        or k == error.field), error.field)
             label = " ".join(f"{k}={v}" for k, v in chosen.items())
-            raise MatrixError(source, key, f"invalid in cell {label}: {error.message}") from None
+            raise MatrixError(source, error.field, f"invalid in cell {label}: {error.message}"
+                              ) from None
         cell = Cell(config, settings_of(config), tuple(axes))
         if cell.id in seen:
             raise MatrixError(source, "axes", f"cells {seen[cell.id]!r} and {cell.label!r} resolve "
