@@ -1,7 +1,9 @@
 """The Dash app: a header with the page links and the plot-export format, then the page.
 
 Pages live in ``dashboard/pages/``; each module owns its layout and callbacks and is registered
-here, so the app works the same when installed as a package as from a checkout.
+here, so the app works the same when installed as a package as from a checkout. Each app keeps
+its results directory in its own Flask config and registers the pages' callbacks on itself, so
+several apps in one process (tests, or two directories side by side) share no state.
 """
 
 from __future__ import annotations
@@ -36,12 +38,13 @@ def create_app(results_dir: str | Path = "results") -> Dash:
     Returns:
         The Dash app; ``app.run(host=..., port=...)`` serves it.
     """
-    components.set_results_dir(results_dir)
     app = Dash(__name__, use_pages=True, pages_folder="", title="nqsbench",
                suppress_callback_exceptions=True)
+    app.server.config[components.RESULTS_CONFIG] = Path(results_dir)
     for order, (module, path, name) in enumerate(PAGES):
         dash.register_page(module.__name__, path=path, name=name, order=order,
                            title=f"nqsbench · {name}", layout=module.layout)
+        module.register_callbacks(app)
     app.layout = _shell
     return app
 

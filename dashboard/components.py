@@ -1,11 +1,17 @@
-"""Layout pieces every page uses: graphs with PNG/SVG export, notices, and the app's state."""
+"""Layout pieces every page uses: graphs with PNG/SVG export, notices, and the app's results.
+
+The results directory is the serving app's own configuration (``RESULTS_CONFIG`` in its Flask
+config, set by ``create_app``), read through Flask's ``current_app`` while a layout or callback
+runs, so two apps in one process each show their own directory.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import flask
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboard.data import DashboardData, load_data
 
@@ -13,20 +19,20 @@ EXPORT_FORMAT_ID = "export-format"
 EXPORT_FORMATS = ("png", "svg")
 NAV_LOCATION_ID = "nav-location"
 
-_results_dir: Path | None = None
+RESULTS_CONFIG = "NQSBENCH_RESULTS"
 
 
-def set_results_dir(results_dir: str | Path) -> None:
-    """Point the dashboard at a results directory (``create_app`` does this)."""
-    global _results_dir
-    _results_dir = Path(results_dir)
+def results_dir() -> Path:
+    """The results directory of the app serving the current request (or app context)."""
+    if not flask.has_app_context() or RESULTS_CONFIG not in flask.current_app.config:
+        raise RuntimeError("no dashboard app is serving: build one with create_app() and call "
+                           "pages inside its server's app context")
+    return Path(flask.current_app.config[RESULTS_CONFIG])
 
 
 def current_data() -> DashboardData:
-    """The runs and asv results of the configured results directory, as of now."""
-    if _results_dir is None:
-        raise RuntimeError("the dashboard has no results directory: build it with create_app()")
-    return load_data(_results_dir)
+    """The runs and asv results of the serving app's results directory, as of now."""
+    return load_data(results_dir())
 
 
 def export_config(filename: str, fmt: str = "png") -> dict:
@@ -42,10 +48,10 @@ def graph(graph_id: str, height: str | None = None) -> dcc.Graph:
     return dcc.Graph(id=graph_id, config=export_config(f"nqsbench-{graph_id}"), style=style)
 
 
-def register_export(*graph_ids: str) -> None:
+def register_export(app: Dash, *graph_ids: str) -> None:
     """Keep the graphs' save-as format in step with the format chosen in the header."""
 
-    @callback(*[Output(graph_id, "config") for graph_id in graph_ids],
+    @app.callback(*[Output(graph_id, "config") for graph_id in graph_ids],
               Input(EXPORT_FORMAT_ID, "value"))
     def _set_format(fmt: str):
         configs = [export_config(f"nqsbench-{graph_id}", fmt) for graph_id in graph_ids]

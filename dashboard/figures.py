@@ -1,12 +1,12 @@
 """Pure figure builders: DataFrame (or record) in, ``plotly.graph_objects.Figure`` out.
 
-Nothing here imports Dash or reads files, and nothing computes a physics metric: the numbers come
-from the records and the loaders. Each function is unit-tested on the traces it returns.
+Nothing here imports Dash or reads files, and nothing computes a result: the numbers come from
+the records and from ``suite.report`` (its loaders, ``analysis`` and ``regressions``); figures
+only arrange and draw them. Each function is unit-tested on the traces it returns.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.data import cell_label, flag_changes
+from suite.report.analysis import pareto_fronts
+from suite.report.regressions import cell_label
 
 MODEL_COLOURS = {"T5": "#1f77b4", "Decoupled": "#d62728", "Factored": "#2ca02c", "RBM": "#7f7f7f"}
 MODEL_ORDER = ("T5", "Decoupled", "Factored", "RBM")
@@ -54,26 +55,6 @@ def message_figure(text: str) -> go.Figure:
     return figure
 
 
-def pareto_front(frame: pd.DataFrame, x: str, y: str) -> pd.Series:
-    """Which rows are on the Pareto front of minimal ``x`` (cost) and minimal ``y`` (error).
-
-    A row is on the front when no other row is at least as good in both and better in one. Rows
-    with a missing or non-finite ``x`` or ``y`` are never on it.
-
-    Returns:
-        A boolean Series aligned with ``frame``'s index.
-    """
-    on_front = pd.Series(False, index=frame.index)
-    values = frame[[x, y]].apply(pd.to_numeric, errors="coerce").astype(float)
-    finite = values[np.isfinite(values).all(axis=1)]
-    best_y = math.inf
-    for index, row in finite.sort_values([x, y]).iterrows():
-        if row[y] < best_y:
-            on_front[index] = True
-            best_y = row[y]
-    return on_front
-
-
 def _hover_run(row: pd.Series) -> str:
     signed = row["relative_error"]
     below = " (below the reference)" if signed < 0 else ""
@@ -109,7 +90,7 @@ def accuracy_cost_figure(runs: pd.DataFrame, published: pd.DataFrame, cost: str)
     Args:
         runs: completed runs, with ``model_name``, ``relative_error``,
             ``relative_error_uncertainty``, ``run`` and the cost column.
-        published: rows of :func:`dashboard.data.published_points` to overlay (stars).
+        published: rows of :func:`suite.report.analysis.published_points` to overlay (stars).
         cost: ``"n_parameters"`` or ``"seconds_per_step"``.
 
     Returns:
@@ -129,10 +110,12 @@ def accuracy_cost_figure(runs: pd.DataFrame, published: pd.DataFrame, cost: str)
     runs["abs_error"] = runs["relative_error"].abs()
     devices = sorted(runs["device"].dropna().unique())
     symbols = {device: DEVICE_SYMBOLS[i % len(DEVICE_SYMBOLS)] for i, device in enumerate(devices)}
-    front_groups = ([] if runs.empty else [("all", runs)] if cost == "n_parameters"
-                    else list(runs.groupby("device")))
-    for name, group in front_groups:
-        front = group[pareto_front(group, cost, "abs_error")].sort_values(cost)
+    by_device = cost != "n_parameters"
+    on_front = pareto_fronts(runs, cost, "abs_error", by="device" if by_device else None)
+    front_groups = ([] if runs.empty else list(runs[on_front].groupby("device")) if by_device
+                    else [("all", runs[on_front])])
+    for name, front in front_groups:
+        front = front.sort_values(cost)
         figure.add_trace(go.Scatter(
             x=front[cost], y=front["abs_error"], mode="lines+markers",
             line={"dash": "dash", "color": FRONT_COLOUR},
@@ -182,17 +165,18 @@ def _ordered(names: Sequence[str]) -> list[str]:
     return sorted(names, key=lambda name: (order.get(name, len(order)), name))
 
 
-def regression_figure(asv: pd.DataFrame, threshold: float) -> go.Figure:
+def regression_figure(asv: pd.DataFrame, changes: pd.DataFrame, threshold: float) -> go.Figure:
     """Seconds per step, energy error and parameters of every benchmark cell across commits.
 
     Args:
         asv: ``load_asv_results`` rows of one machine (and environment).
-        threshold: relative change between consecutive commits that is marked (e.g. 0.1).
+        changes: ``suite.report.regressions.detect_changes`` of those rows: the steps to mark.
+        threshold: the relative size the marked steps exceed (e.g. 0.1), for the legend.
 
     Returns:
         Three rows of subplots sharing the commit axis (commits in date order, labelled by
-        their short hash); one line per cell; red crosses where a value moved by more than
-        ``threshold`` from the previous commit.
+        their short hash); one line per cell; red crosses on the measured value at each commit
+        where a change starts (a step asv detects, larger than ``threshold``).
     """
     asv = asv[asv["metric"].isin([metric for metric, _, _ in REGRESSION_METRICS])]
     if asv.empty:
@@ -223,7 +207,8 @@ def regression_figure(asv: pd.DataFrame, threshold: float) -> go.Figure:
                 x=series["x"], y=series["value"], mode="lines+markers", name=cell,
                 legendgroup=cell, showlegend=row == 1, line={"color": colours[cell]},
                 hovertext=hover, hovertemplate="%{hovertext}<extra></extra>"), row=row, col=1)
-            flagged = series[flag_changes(series["value"], threshold)]
+            marked = changes[(changes["metric"] == metric) & (changes["cell"] == cell)]
+            flagged = series[series["commit"].isin(marked["commit"])]
             if not flagged.empty:
                 figure.add_trace(go.Scatter(
                     x=flagged["x"], y=flagged["value"], mode="markers",
@@ -399,33 +384,31 @@ def race_figure(races: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def scaling_figure(runs: pd.DataFrame) -> go.Figure:
+def scaling_figure(scaling: pd.DataFrame) -> go.Figure:
     """Seconds per step against L per attention type (the paper's figure 3, right).
 
     Args:
-        runs: completed runs of one device with ``L``, ``model_name``, ``seconds_per_step``.
+        scaling: ``suite.report.analysis.scaling_summary`` of one device's runs: ``model_name``,
+            ``L``, ``seconds_per_step`` and ``relative`` (to Factored).
 
     Returns:
         One line per model on log axes; the bottom panel is each model's time divided by
-        Factored's at the same L (when Factored ran there).
+        Factored's at the same L (where Factored ran there).
     """
-    if runs.empty:
+    if scaling.empty:
         return message_figure("No scaling runs yet: nqsbench run --matrix scaling")
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                            row_heights=[0.65, 0.35],
                            subplot_titles=["seconds per step", "relative to Factored"])
-    timing = runs.groupby(["model_name", "L"], as_index=False)["seconds_per_step"].median()
-    factored = timing[timing["model_name"] == "Factored"].set_index("L")["seconds_per_step"]
-    for model in _ordered(timing["model_name"].unique()):
-        line = timing[timing["model_name"] == model].sort_values("L")
+    for model in _ordered(scaling["model_name"].unique()):
+        line = scaling[scaling["model_name"] == model].sort_values("L")
         colour = model_colour(model)
         figure.add_trace(go.Scatter(x=line["L"], y=line["seconds_per_step"], name=model,
                                     mode="lines+markers", line={"color": colour},
                                     hovertemplate=f"{model}<br>L=%{{x}}: %{{y:.4g}} s/step"
                                                   "<extra></extra>"), row=1, col=1)
-        relative = line.set_index("L")["seconds_per_step"] / factored
-        relative = relative.dropna()
-        figure.add_trace(go.Scatter(x=relative.index, y=relative.values, name=model,
+        relative = line.dropna(subset=["relative"])
+        figure.add_trace(go.Scatter(x=relative["L"], y=relative["relative"], name=model,
                                     mode="lines+markers", line={"color": colour, "dash": "dot"},
                                     showlegend=False,
                                     hovertemplate=f"{model}<br>L=%{{x}}: ×%{{y:.2f}} Factored"
@@ -433,6 +416,6 @@ def scaling_figure(runs: pd.DataFrame) -> go.Figure:
     figure.update_yaxes(type="log", title_text="s", row=1, col=1)
     figure.update_yaxes(title_text="× Factored", row=2, col=1)
     figure.update_xaxes(title_text="L (lattice L × L)", tickmode="array",
-                        tickvals=sorted(timing["L"].unique()), row=2, col=1)
+                        tickvals=sorted(scaling["L"].unique()), row=2, col=1)
     figure.update_layout(**LAYOUT_DEFAULTS, height=560)
     return figure

@@ -10,6 +10,7 @@ import json
 import math
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +19,11 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard import components, create_app, figures
-from dashboard.data import (
-    attention_summary,
-    flag_changes,
-    load_data,
-    published_points,
-    read_run,
-    regression_changes,
-)
+from dashboard.data import attention_summary, load_data, read_run
 from dashboard.pages import accuracy, attention, performance, regressions, run, table
+from suite.report.analysis import pareto_front, published_points, scaling_summary
 from suite.report.references import load_published
+from suite.report.regressions import detect_changes
 
 REPO = Path(__file__).resolve().parents[1]
 CORRUPT = "zzzzzzzzzzzz-20260101T000000Z-deadbeef.json"
@@ -42,14 +38,14 @@ def copy_quick_records(destination: Path) -> None:
 
 
 @pytest.fixture
-def results(tmp_path: Path) -> Path:
+def results(tmp_path: Path) -> Iterator[Path]:
     """A copy of the committed quick results and asv history, with one truncated record."""
     directory = tmp_path / "results"
     copy_quick_records(directory / "runs")
     shutil.copytree(REPO / "results" / "asv", directory / "asv")
     (directory / "runs" / CORRUPT).write_text('{"truncated')
-    create_app(directory)
-    return directory
+    with create_app(directory).server.app_context():  # the pages read the app's results
+        yield directory
 
 
 @pytest.fixture
@@ -105,21 +101,18 @@ def test_published_seconds_per_step_follow_from_the_published_wall_time():
     assert checked == 6
 
 
-def test_flag_changes_compares_with_the_previous_finite_value():
-    values = [1.0, 1.05, 1.2, math.nan, 1.2, 0.9, 0.0, 0.0]
-    assert flag_changes(values, 0.1).tolist() == [False, False, True, False, False, True, True,
-                                                  False]
-    assert not flag_changes([math.nan, 2.0], 0.0).any()
-
-
 def test_regression_changes_lists_the_measured_change(data):
     machine = data.asv[data.asv["metric"] == "seconds_per_step"]
-    changes = regression_changes(machine, 0.10)
+    changes = detect_changes(machine, 0.10)
     assert not changes.empty
     for row in changes.itertuples():
         assert abs(row.change) > 0.10
         assert row.change == pytest.approx(row.value / row.previous - 1)
-    assert regression_changes(machine, 10.0).empty
+    # the one step above 10 %: factored J2=0.5 sped up 13 % at commit 7e4bd5b3
+    assert changes[["cell", "kind"]].values.tolist() == [["attention=factored J2=0.5", "improvement"]]
+    assert changes["commit"].iloc[0].startswith("7e4bd5b3")
+    assert changes["change"].iloc[0] == pytest.approx(-0.13, abs=0.005)
+    assert detect_changes(machine, 10.0).empty
 
 
 def test_attention_summary_factored_is_input_independent(data):
@@ -136,8 +129,8 @@ def test_attention_summary_factored_is_input_independent(data):
 def test_pareto_front_known_answer():
     frame = pd.DataFrame({"cost": [1, 2, 2, 3, 4, np.nan, 5],
                           "error": [0.5, 0.3, 0.2, 0.25, 0.1, 0.01, 0.1]})
-    assert figures.pareto_front(frame, "cost", "error").tolist() == [True, False, True, False, True,
-                                                                      False, False]
+    assert pareto_front(frame, "cost", "error").tolist() == [True, False, True, False, True,
+                                                              False, False]
 
 
 def _trace(figure: go.Figure, name: str) -> go.Scatter:
@@ -193,7 +186,8 @@ def test_regression_figure_orders_commits_by_date_and_marks_changes():
                      "benchmark": "bench_cells.Cell.track_seconds_per_step",
                      "metric": "seconds_per_step", "params": {"attention": "t5"},
                      "value": value, "unit": "seconds"})
-    figure = figures.regression_figure(pd.DataFrame(rows), threshold=0.1)
+    frame = pd.DataFrame(rows)
+    figure = figures.regression_figure(frame, detect_changes(frame, 0.1), threshold=0.1)
     line = _trace(figure, "attention=t5")
     assert list(line.x) == [0, 1, 2] and list(line.y) == [1.0, 1.02, 1.3]
     assert list(figure.layout.xaxis3.ticktext) == ["aaaaaaaa"[:8], "bbbbbbbb"[:8], "cccccccc"[:8]]
@@ -306,9 +300,49 @@ def test_attention_callback(results, data):
 
 @pytest.mark.parametrize("page", [accuracy, regressions, table, run, attention, performance])
 def test_every_page_on_an_empty_directory_says_how_to_get_results(tmp_path, page):
-    create_app(tmp_path / "empty")
-    text = str(page.layout())
+    with create_app(tmp_path / "empty").server.app_context():
+        text = str(page.layout())
     assert ("empty-results" in text and "nqsbench run" in text) or "empty-asv" in text
+
+
+def _call_run_page(app, run_id: str) -> dict:
+    """The run page's callback for ``run_id``, answered by ``app`` over HTTP as a browser asks."""
+    outputs = [("run-training-graph", "figure"), ("run-summary", "children"),
+               ("run-record", "children")]
+    answer = app.server.test_client().post("/_dash-update-component", json={
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [{"id": "run-select", "property": "value", "value": run_id}],
+        "changedPropIds": ["run-select.value"], "state": []})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()["response"]
+
+
+def test_two_apps_in_one_process_keep_their_own_results(results, data, tmp_path):
+    other = tmp_path / "other"
+    (other / "runs").mkdir(parents=True)
+    kept = next(path for path in (results / "runs").glob("*.json") if path.name != CORRUPT
+                and json.loads(path.read_text()).get("status") == "completed")
+    shutil.copy(kept, other / "runs" / kept.name)
+    first, second = create_app(results), create_app(other)
+    for app, directory, count in ((first, results, 9), (second, other, 1)):
+        with app.server.app_context():
+            assert components.results_dir() == directory
+            assert len(components.current_data().runs) == count
+        shell = app.server.test_client().get("/_dash-layout")
+        assert shell.status_code == 200
+        text = json.dumps(shell.get_json())
+        assert str(directory.resolve()) in text and f"{count} run record(s)" in text
+    # a run only the first app has: the second answers from its own directory, not the first's
+    only_first = next(run_id for run_id in data.runs["run"] if run_id != kept.stem)
+    assert json.loads(_call_run_page(first, only_first)["run-record"]["children"])["cell_id"]
+    assert _call_run_page(second, only_first)["run-record"]["children"] == ""
+    assert json.loads(_call_run_page(second, kept.stem)["run-record"]["children"])["cell_id"]
+
+
+def test_pages_outside_an_app_say_so():
+    with pytest.raises(RuntimeError, match="create_app"):
+        components.current_data()
 
 
 @pytest.mark.parametrize("page", [accuracy, regressions, table, run, attention, performance])
@@ -342,7 +376,7 @@ def test_race_figure_shows_both_engines_and_the_ratio():
 def test_scaling_figure_relative_to_factored():
     runs = pd.DataFrame({"L": [4, 4, 6, 6], "model_name": ["T5", "Factored"] * 2,
                          "seconds_per_step": [2.0, 1.0, 6.0, 2.0]})
-    figure = figures.scaling_figure(runs)
+    figure = figures.scaling_figure(scaling_summary(runs))
     relative = [t for t in figure.data if t.line.dash == "dot" and t.name == "T5"][0]
     assert list(relative.x) == [4, 6] and list(relative.y) == [2.0, 3.0]
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, callback, ctx, dcc, html, no_update
+from dash import Dash, Input, Output, ctx, dcc, html, no_update
 
 from dashboard import components, figures
-from dashboard.data import DashboardData, published_points, systems
+from dashboard.data import DashboardData, systems
+from suite.report.analysis import published_points
 
 PARAMS_GRAPH = "accuracy-params-graph"
 SECONDS_GRAPH = "accuracy-seconds-graph"
@@ -99,10 +100,6 @@ def summary(runs: pd.DataFrame, published: pd.DataFrame) -> str:
     return text + "."
 
 
-@callback(Output(PARAMS_GRAPH, "figure"), Output(SECONDS_GRAPH, "figure"),
-          Output("accuracy-summary", "children"),
-          Input("accuracy-system", "value"), Input("accuracy-layers", "value"),
-          Input("accuracy-devices", "value"), Input("accuracy-published", "value"))
 def update_figures(system: str | None, layers: list[int] | None, devices: list[str] | None,
                    overlay: list[str] | None):
     """Both figures and the summary line for the chosen filters."""
@@ -121,13 +118,19 @@ def run_href(click_data: dict | None) -> str | None:
     return f"/run?id={run_id}" if isinstance(run_id, str) and run_id else None
 
 
-@callback(Output(components.NAV_LOCATION_ID, "href", allow_duplicate=True),
-          Input(PARAMS_GRAPH, "clickData"), Input(SECONDS_GRAPH, "clickData"),
-          prevent_initial_call=True)
 def open_run(params_click: dict | None, seconds_click: dict | None):
     """Go to the run detail of the point just clicked."""
     clicked = seconds_click if ctx.triggered_id == SECONDS_GRAPH else params_click
     return run_href(clicked) or no_update
 
 
-components.register_export(PARAMS_GRAPH, SECONDS_GRAPH)
+def register_callbacks(app: Dash) -> None:
+    """Register this page's callbacks on ``app``."""
+    app.callback(Output(PARAMS_GRAPH, "figure"), Output(SECONDS_GRAPH, "figure"),
+                 Output("accuracy-summary", "children"),
+                 Input("accuracy-system", "value"), Input("accuracy-layers", "value"),
+                 Input("accuracy-devices", "value"), Input("accuracy-published", "value"))(update_figures)
+    app.callback(Output(components.NAV_LOCATION_ID, "href", allow_duplicate=True),
+                 Input(PARAMS_GRAPH, "clickData"), Input(SECONDS_GRAPH, "clickData"),
+                 prevent_initial_call=True)(open_run)
+    components.register_export(app, PARAMS_GRAPH, SECONDS_GRAPH)

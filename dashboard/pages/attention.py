@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from dash import Input, Output, callback, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboard import components, figures
 from dashboard.data import attention_summary, read_run, run_options
@@ -54,10 +54,6 @@ def layout(id: str | None = None, **_query: Any) -> html.Div:  # noqa: A002 (the
     ])
 
 
-@callback(Output(MAPS_GRAPH, "figure"), Output("attention-dependence", "children"),
-          Output("attention-configuration", "options"), Output(SUMMARY_GRAPH, "figure"),
-          Input("attention-run", "value"), Input("attention-stage", "value"),
-          Input("attention-configuration", "value"))
 def update(run_id: str | None, stage: str, configuration: int | None):
     """The heatmaps of one run, stage and input, its input-dependence numbers, and the summary
     of every run on the same lattice and coupling."""
@@ -86,4 +82,10 @@ def update(run_id: str | None, stage: str, configuration: int | None):
             figures.input_dependence_figure(same_system))
 
 
-components.register_export(MAPS_GRAPH, SUMMARY_GRAPH)
+def register_callbacks(app: Dash) -> None:
+    """Register this page's callbacks on ``app``."""
+    app.callback(Output(MAPS_GRAPH, "figure"), Output("attention-dependence", "children"),
+                 Output("attention-configuration", "options"), Output(SUMMARY_GRAPH, "figure"),
+                 Input("attention-run", "value"), Input("attention-stage", "value"),
+                 Input("attention-configuration", "value"))(update)
+    components.register_export(app, MAPS_GRAPH, SUMMARY_GRAPH)

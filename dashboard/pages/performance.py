@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboard import components, figures
+from suite.report.analysis import scaling_summary
 from suite.report.races import comparison_table
 
 RACE_GRAPH = "performance-race-graph"
@@ -49,8 +50,6 @@ def layout(**_query: Any) -> html.Div:
     ])
 
 
-@callback(Output(RACE_GRAPH, "figure"), Output("performance-race-table", "children"),
-          Output(SCALING_GRAPH, "figure"), Input("performance-device", "value"))
 def update(device: str | None):
     """The race and scaling figures of one device."""
     data = components.current_data()
@@ -59,7 +58,11 @@ def update(device: str | None):
     runs = data.completed
     scaling = runs[(runs["matrix"] == SCALING_MATRIX) & (runs["device"] == device)]
     table = comparison_table(races) if not races.empty else "No race on this device yet."
-    return figures.race_figure(races), table, figures.scaling_figure(scaling)
+    return figures.race_figure(races), table, figures.scaling_figure(scaling_summary(scaling))
 
 
-components.register_export(RACE_GRAPH, SCALING_GRAPH)
+def register_callbacks(app: Dash) -> None:
+    """Register this page's callbacks on ``app``."""
+    app.callback(Output(RACE_GRAPH, "figure"), Output("performance-race-table", "children"),
+                 Output(SCALING_GRAPH, "figure"), Input("performance-device", "value"))(update)
+    components.register_export(app, RACE_GRAPH, SCALING_GRAPH)

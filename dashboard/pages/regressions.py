@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboard import components, figures
-from dashboard.data import cell_label, regression_changes
+from suite.report.regressions import cell_label, detect_changes
 
 GRAPH = "regressions-graph"
 DEFAULT_THRESHOLD_PERCENT = 10
@@ -41,8 +41,9 @@ def layout(**_query: Any) -> html.Div:
         html.H2("Per-commit regressions"),
         html.P(className="lead", children=(
             "asv's tracked metrics of every benchmark cell, commit by commit (in commit-date order; "
-            "hover for the hash and date). Red crosses mark a change larger than the threshold "
-            "from the previous commit. Seconds are compared on one machine only.")),
+            "hover for the hash and date). Red crosses mark where asv's step detection (as in "
+            "asv publish) finds a new level that differs from the one before by more than the "
+            "threshold. Seconds are compared on one machine only.")),
         html.Div(className="filters", children=[
             components.field("Machine and environment", dcc.Dropdown(
                 id="regressions-machine", options=options, value=options[0]["value"],
@@ -74,25 +75,29 @@ def changes_table(changes: pd.DataFrame) -> html.Div:
     if changes.empty:
         return components.notice("No change above the threshold between consecutive commits.")
     header = html.Tr([html.Th(h) for h in ("metric", "cell", "commit", "date", "before", "after",
-                                           "change")])
+                                           "change", "kind")])
     rows = [html.Tr([html.Td(row.metric), html.Td(row.cell), html.Td(html.Code(row.commit[:8])),
                      html.Td(f"{pd.Timestamp(row.commit_date):%Y-%m-%d}"),
                      html.Td(f"{row.previous:.4g}"), html.Td(f"{row.value:.4g}"),
-                     html.Td(f"{row.change:+.1%}")])
+                     html.Td(f"{row.change:+.1%}"),
+                     html.Td(row.kind + (" (still open)" if row.latest else ""),
+                             className=f"change-{row.kind}")])
             for row in changes.itertuples()]
     return html.Div(html.Table([html.Thead(header), html.Tbody(rows)]), className="paper-table")
 
 
-@callback(Output(GRAPH, "figure"), Output("regressions-changes", "children"),
-          Input("regressions-machine", "value"), Input("regressions-threshold", "value"),
-          Input("regressions-cells", "value"))
 def update(machine: str | None, threshold_percent: float | None, cells: list[str] | None):
     """The figure and the change list for a machine, a threshold (percent) and cells."""
     threshold = (DEFAULT_THRESHOLD_PERCENT if threshold_percent is None else threshold_percent) / 100
     rows = select_asv(components.current_data().asv, machine, cells)
     tracked = rows[rows["metric"].isin([m for m, _, _ in figures.REGRESSION_METRICS])]
-    changes = regression_changes(tracked, threshold)
-    return figures.regression_figure(rows, threshold), changes_table(changes)
+    changes = detect_changes(tracked, threshold)
+    return figures.regression_figure(tracked, changes, threshold), changes_table(changes)
 
 
-components.register_export(GRAPH)
+def register_callbacks(app: Dash) -> None:
+    """Register this page's callbacks on ``app``."""
+    app.callback(Output(GRAPH, "figure"), Output("regressions-changes", "children"),
+                 Input("regressions-machine", "value"), Input("regressions-threshold", "value"),
+                 Input("regressions-cells", "value"))(update)
+    components.register_export(app, GRAPH)

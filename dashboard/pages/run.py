@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import numpy as np
-from dash import Input, Output, callback, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboard import components, figures
 from dashboard.data import read_run, run_options
@@ -102,8 +102,6 @@ def record_text(record: dict[str, Any]) -> str:
     return json.dumps(shown, indent=1)
 
 
-@callback(Output(GRAPH, "figure"), Output("run-summary", "children"),
-          Output("run-record", "children"), Input("run-select", "value"))
 def update(run_id: str | None):
     """The figure, summary and record text of the chosen run."""
     record = read_run(components.current_data(), run_id)
@@ -113,4 +111,8 @@ def update(run_id: str | None):
     return figures.training_figure(record), summary(record, run_id), record_text(record)
 
 
-components.register_export(GRAPH)
+def register_callbacks(app: Dash) -> None:
+    """Register this page's callbacks on ``app``."""
+    app.callback(Output(GRAPH, "figure"), Output("run-summary", "children"),
+                 Output("run-record", "children"), Input("run-select", "value"))(update)
+    components.register_export(app, GRAPH)

@@ -6,7 +6,7 @@ from typing import Any
 
 import dash_ag_grid as dag
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboard import components
 from dashboard.data import systems
@@ -129,7 +129,6 @@ def paper_table(runs: pd.DataFrame, system: str | None, fmt: str) -> tuple[str, 
     return render_table(selected, fmt), ("markdown" if fmt == "markdown" else "text")
 
 
-@callback(Output(PAPER, "children"), Input("table-system", "value"), Input("table-format", "value"))
 def update_paper_table(system: str | None, fmt: str):
     """The paper table rendered (Markdown) and as copyable text."""
     text, kind = paper_table(components.current_data().runs, system, fmt or "markdown")
@@ -141,8 +140,14 @@ def update_paper_table(system: str | None, fmt: str):
     return [dcc.Markdown(text), raw] if kind == "markdown" else [raw]
 
 
-@callback(Output(GRID, "exportDataAsCsv"), Input("table-export", "n_clicks"),
-          prevent_initial_call=True)
 def export_csv(n_clicks: int) -> bool:
     """Ask the grid to download its rows as CSV."""
     return bool(n_clicks)
+
+
+def register_callbacks(app: Dash) -> None:
+    """Register this page's callbacks on ``app``."""
+    app.callback(Output(PAPER, "children"), Input("table-system", "value"),
+                 Input("table-format", "value"))(update_paper_table)
+    app.callback(Output(GRID, "exportDataAsCsv"), Input("table-export", "n_clicks"),
+                 prevent_initial_call=True)(export_csv)
