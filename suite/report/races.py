@@ -1,29 +1,40 @@
 """Race records: one JSON file per race against a peer engine, read without JAX.
 
-A race (:func:`suite.perf.netket.compare_with_netket`) produces a :class:`Comparison`; its record
-lives in ``<results>/compare/`` beside the run records of :mod:`suite.report.records`, written
-the same way (atomically, never overwritten) and read with its own ``schema_version``.
+A race (:func:`suite.perf.netket.compare_with_netket`) produces a :class:`Comparison`; its record,
+a :class:`RaceRecord` (``kind`` ``"peer-comparison"``), lives in ``<results>/compare/`` beside the
+run records of :mod:`suite.report.records`. It is one kind of the same record family: written the
+same way (atomically, never overwritten), read by the same :func:`~suite.report.records.read_record`
+with its own ``schema_version``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from suite.bench.config import RunConfig
 from suite.report.formatting import format_with_error
-from suite.report.storage import TEMP_PREFIX, create_json_record
+from suite.report.records import (
+    RACE_KIND,
+    Record,
+    RecordError,
+    as_record,
+    read_record,
+    register_kind,
+)
+from suite.report.storage import TEMP_PREFIX, JsonObject, create_json_record
 
 COMPARISON_SCHEMA_VERSION = 1
-
+"""the version of race records this code writes"""
 
 
 @dataclass(frozen=True)
-class EngineTiming:
+class EngineTiming(JsonObject):
     """One engine's side of a race.
 
     Attributes:
@@ -75,22 +86,48 @@ class Comparison:
         return {**asdict(self), "ratio": self.ratio}
 
 
+@dataclass(frozen=True, kw_only=True)
+class RaceRecord(Record):
+    """A race against a peer engine on one cell (:func:`suite.report.races.comparison_record`)."""
+
+    KIND: ClassVar[str] = RACE_KIND
+    _NESTED: ClassVar[dict[str, type]] = {"ours": EngineTiming, "peer": EngineTiming}
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "schema_version", "kind", "cell_id", "label", "config", "steps", "warmup", "n_parameters",
+        "ours", "peer", "peer_settings", "ratio", "environment", "git", "finished_at")
+
+    steps: int
+    warmup: int
+    n_parameters: int
+    ours: EngineTiming
+    peer: EngineTiming
+    peer_settings: dict[str, Any] = field(default_factory=dict)
+    ratio: float | None = None
+
+
+register_kind(RaceRecord, COMPARISON_SCHEMA_VERSION,
+              ("cell_id", "config", "steps", "warmup", "n_parameters", "ours", "peer"))
+
 COMPARISONS_DIRECTORY = "compare"
 
 
 def comparison_record(comparison: Comparison, environment: dict, git: dict,
-                      finished_at: str) -> dict[str, Any]:
-    """The JSON record of a race, with the provenance of the machine it ran on."""
-    return {"schema_version": COMPARISON_SCHEMA_VERSION, "kind": "peer-comparison",
-            **comparison.to_dict(), "environment": environment,
-            "git": git, "finished_at": finished_at}
+                      finished_at: str) -> RaceRecord:
+    """The record of a race, with the provenance of the machine it ran on."""
+    return RaceRecord.from_json(json.loads(json.dumps({
+        "schema_version": COMPARISON_SCHEMA_VERSION, "kind": RACE_KIND, **comparison.to_dict(),
+        "environment": environment, "git": git, "finished_at": finished_at})))
 
 
-def write_comparison(results_dir: str | Path, record: dict[str, Any]) -> Path:
-    """Create ``results_dir/compare/<cell>-<peer>-<time>-<random>.json`` (never overwrites)."""
-    prefix = f"{record['cell_id'] or 'cell'}-{record['peer']['engine']}"
+def write_comparison(results_dir: str | Path, record: RaceRecord | Mapping[str, Any]) -> Path:
+    """Create ``results_dir/compare/<cell>-<peer>-<time>-<random>.json`` (never overwrites).
+
+    ``record`` is a :class:`RaceRecord` (a plain dictionary is parsed into one first).
+    """
+    record = as_record(record, RaceRecord)
+    prefix = f"{record.cell_id or 'cell'}-{record.peer.engine}"
     return create_json_record(Path(results_dir) / COMPARISONS_DIRECTORY, prefix,
-                              record["finished_at"], record)
+                              record.finished_at or "", record.to_json())
 
 
 COMPARISON_COLUMNS: tuple[str, ...] = (
@@ -120,35 +157,38 @@ def load_comparisons(results_dir: str | Path) -> tuple[pd.DataFrame, list[str]]:
         if path.name.startswith(TEMP_PREFIX):
             continue
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            if record.get("schema_version") != COMPARISON_SCHEMA_VERSION:
-                raise ValueError(f"unknown schema_version {record.get('schema_version')!r}")
+            record = read_record(path)
+            if not isinstance(record, RaceRecord):
+                raise RecordError(path, f"is a {record.kind} record")
             rows.append(comparison_row(path, record))
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except RecordError as error:
+            problems.append(f"{path}: skipped, not a readable comparison record ({error.reason})")
+        except (KeyError, TypeError, AttributeError) as error:  # a configuration we cannot read
             problems.append(f"{path}: skipped, not a readable comparison record ({error})")
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS)), problems
 
 
-def comparison_row(path: Path | None, record: dict[str, Any]) -> dict[str, Any]:
-    """One row of :func:`load_comparisons`' frame from a race record."""
-    config = RunConfig.from_dict(record["config"])
-    ours, peer = record["ours"], record["peer"]
+def comparison_row(path: Path | None, record: RaceRecord | Mapping[str, Any]) -> dict[str, Any]:
+    """One row of :func:`load_comparisons`' frame from a race record (typed, or its JSON)."""
+    record = as_record(record, RaceRecord)
+    config = RunConfig.from_dict(record.config)
+    ours, peer = record.ours, record.peer
     return {
-        "cell_id": record["cell_id"], "label": record["label"], "peer": peer["engine"],
-        "peer_version": peer["version"], "L": config.system.L, "J2": config.system.J2,
+        "cell_id": record.cell_id, "label": record.label, "peer": peer.engine,
+        "peer_version": peer.version, "L": config.system.L, "J2": config.system.J2,
         "attention": config.model.attention, "layers": config.model.layers, "d": config.model.d,
         "heads": config.model.heads, "samples": config.sampler.n_samples,
         "sampler_dtype": config.sampler.dtype or config.model.dtype,
-        "n_parameters": record["n_parameters"], "steps": record["steps"],
-        "ours_seconds_per_step": ours["seconds_per_step"],
-        "ours_sampling_seconds": ours.get("sampling_seconds"),
-        "peer_sampling_seconds": peer.get("sampling_seconds"),
-        "peer_seconds_per_step": peer["seconds_per_step"], "ratio": record["ratio"],
-        "ours_energy": ours["energy"], "ours_energy_error": ours["energy_error"],
-        "peer_energy": peer["energy"], "peer_energy_error": peer["energy_error"],
-        "ours_exact_energy": ours["exact_energy"], "peer_exact_energy": peer["exact_energy"],
-        "device": record["environment"].get("device"), "commit": record["git"].get("commit"),
-        "finished_at": record["finished_at"], "path": None if path is None else str(path),
+        "n_parameters": record.n_parameters, "steps": record.steps,
+        "ours_seconds_per_step": ours.seconds_per_step,
+        "ours_sampling_seconds": ours.sampling_seconds,
+        "peer_sampling_seconds": peer.sampling_seconds,
+        "peer_seconds_per_step": peer.seconds_per_step, "ratio": record.ratio,
+        "ours_energy": ours.energy, "ours_energy_error": ours.energy_error,
+        "peer_energy": peer.energy, "peer_energy_error": peer.energy_error,
+        "ours_exact_energy": ours.exact_energy, "peer_exact_energy": peer.exact_energy,
+        "device": record.environment.get("device"), "commit": record.git.get("commit"),
+        "finished_at": record.finished_at, "path": None if path is None else str(path),
     }
 
 

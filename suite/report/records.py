@@ -1,32 +1,53 @@
-"""Versioned result records: one JSON file per finished (or failed) run, never overwritten.
+"""Typed, versioned result records: one JSON file per run or race, never overwritten.
 
-Records live in ``<results>/runs/`` as ``<cell id>-<UTC start>-<random>.json``. They are created
-atomically and exclusively (:func:`suite.report.storage.atomic_create`): a re-run adds a record, and two
-processes sharing a results directory (the shards of a cluster job) cannot clobber each other.
+Two kinds share one family (:class:`Record`): a :class:`RunRecord` (``kind`` ``"run"``, one
+finished or failed run, in ``<results>/runs/``) and a :class:`RaceRecord` (``kind``
+``"peer-comparison"``, a race against NetKet, in ``<results>/compare/``). Files are created
+atomically and exclusively (:func:`suite.report.storage.create_json_record`): a re-run adds a
+record, and two processes sharing a results directory cannot clobber each other.
 
-A record is a plain dictionary (see :func:`completed_record` for its fields); ``schema_version``
-says how to read it. :func:`load_runs` returns one tidy row per run and reports, without
-stopping, every file it cannot read.
+:func:`read_record` reads either kind: it infers the kind of old run records (which have no
+``kind``), migrates old ``schema_version`` s forward (:data:`MIGRATIONS`), fills fields that later
+writers of the same version added (``None``, or what the older writer did) and returns the typed
+record. The JSON on disk is what :meth:`Record.to_json` gives. During the move from dictionaries,
+a record is also a read-only :class:`~collections.abc.Mapping` of that JSON (``record["status"]``,
+``record.get("metrics")``, ``dict(record)``). :func:`load_runs` (:mod:`suite.report.rows`) makes
+one tidy row per run.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
-from suite.bench.config import RunConfig
-from suite.bench.matrix import Cell, config_hash, settings_of
+from suite.bench.matrix import Cell, config_hash
 from suite.report.references import Reference
-from suite.report.storage import TEMP_PREFIX, create_json_record
+from suite.report.storage import (
+    MIGRATIONS as MIGRATIONS,  # re-exported: the registry of record migrations
+)
+from suite.report.storage import (
+    TEMP_PREFIX,
+    JsonObject,
+    RecordError,
+    create_json_record,
+    migrate,
+    read_json_object,
+)
+from suite.report.storage import (
+    migration as migration,  # re-exported: registers a record migration
+)
 from suite.version import __version__
 
+RUN_KIND = "run"
+RACE_KIND = "peer-comparison"
 SCHEMA_VERSION = 1
+"""the version of run records this code writes"""
 KNOWN_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
 RUNS_DIRECTORY = "runs"
 TRACE_POINTS = 250
@@ -37,23 +58,229 @@ FLOP_METRICS: tuple[str, ...] = ("forward_flops_per_sample", "step_flops",
                                  "peak_flops_source", "fraction_of_peak")
 """the FLOP accounting of a run (``suite.perf.flops.flop_metrics``); ``None`` when not measured"""
 
+STATUS_COMPLETED = "completed"
+STATUS_FAILED = "failed"
+
 
 def v_score(variance: float, energy_per_site: float, n_sites: int) -> float:
     """V-score N Var(H) / E^2 = Var(H) / (N e^2) (Wu et al., Science 386, 296 (2024))."""
     return variance / (n_sites * energy_per_site**2)
 
 
-STATUS_COMPLETED = "completed"
-STATUS_FAILED = "failed"
+@dataclass(frozen=True)
+class Failure(JsonObject):
+    """Where a run stopped: the step (``None``: before the first) and why."""
+
+    step: int | None
+    reason: str
 
 
-class RecordError(ValueError):
-    """A result file that cannot be read: names the file and what is wrong with it."""
+@dataclass(frozen=True)
+class RecordedReference(JsonObject):
+    """The reference a run's relative error is measured against."""
 
-    def __init__(self, path: Path, reason: str):
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
+    id: str
+    energy_per_site: float
+    uncertainty: float | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class RunMetrics(JsonObject):
+    """A finished run's numbers (:func:`completed_record`); ``None`` where a record predates one."""
+
+    _NESTED: ClassVar[dict[str, type]] = {"reference": RecordedReference}
+
+    energy_per_site: float | None = None
+    energy_error: float | None = None
+    sampling_bias_bound: float | None = None
+    energy_variance: float | None = None
+    tau_corr: float | None = None
+    acceptance: float | None = None
+    evaluation_samples: int | None = None
+    evaluation: str | None = None
+    v_score: float | None = None
+    relative_error: float | None = None
+    reference: RecordedReference | None = None
+    n_parameters: int | None = None
+    steps: int | None = None
+    seconds_per_step: float | None = None
+    seconds_per_step_statistic: str | None = None
+    compile_seconds: float | None = None
+    total_seconds: float | None = None
+    timed_steps_this_process: int | None = None
+    devices: int | None = None
+    processes: int | None = None
+    device_peak_bytes: int | None = None
+    host_peak_rss_bytes: int | None = None
+    forward_flops_per_sample: float | None = None
+    step_flops: float | None = None
+    achieved_flops_per_second: float | None = None
+    peak_flops_per_second: float | None = None
+    peak_flops_source: str | None = None
+    fraction_of_peak: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record(JsonObject, Mapping):
+    """What every record has: its version and kind, the cell it ran, and where and when.
+
+    Run records also carry ``suite_version``, ``started_at`` and ``config_hash``; race records
+    leave them ``None`` (and out of their JSON).
+    """
+
+    KIND: ClassVar[str] = ""
+    _ORDER: ClassVar[tuple[str, ...]] = ()
+    _OMIT_IF_NONE: ClassVar[frozenset[str]] = frozenset({"suite_version", "started_at",
+                                                         "config_hash", "matrix"})
+
+    schema_version: int
+    kind: str = ""
+    cell_id: str
+    label: str | None = None
+    config: dict[str, Any]
+    environment: dict[str, Any] = field(default_factory=dict)
+    git: dict[str, Any] = field(default_factory=dict)
+    finished_at: str | None = None
+    suite_version: str | None = None
+    started_at: str | None = None
+    config_hash: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.kind:
+            object.__setattr__(self, "kind", self.KIND)
+        if self.kind != self.KIND:
+            raise ValueError(f"a {type(self).__name__} has kind {self.KIND!r}, not {self.kind!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as written to disk (keys in the order every writer used)."""
+        out = super().to_json()
+        order = {key: index for index, key in enumerate(self._ORDER)}
+        return dict(sorted(out.items(), key=lambda item: order.get(item[0], len(order))))
+
+    # The read-only dictionary view of to_json(), for callers written against plain records.
+    def __getitem__(self, key: str) -> Any:
+        return self.to_json()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_json())
+
+    def __len__(self) -> int:
+        return len(self.to_json())
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRecord(Record):
+    """One run: ``completed`` (``metrics``, ``trace``, maybe ``attention``) or ``failed``."""
+
+    KIND: ClassVar[str] = RUN_KIND
+    _NESTED: ClassVar[dict[str, type]] = {"metrics": RunMetrics, "failure": Failure}
+    _ORDER: ClassVar[tuple[str, ...]] = (
+        "schema_version", "kind", "status", "suite_version", "git", "matrix", "cell_id", "label",
+        "config_hash", "config", "seeds", "environment", "started_at", "finished_at", "metrics",
+        "trace", "attention", "failure")
+    _OMIT_IF_NONE: ClassVar[frozenset[str]] = Record._OMIT_IF_NONE | {
+        "metrics", "trace", "attention", "failure", "seeds"}
+
+    status: str
+    matrix: str | None = None
+    seeds: dict[str, Any] | None = None
+    metrics: RunMetrics | None = None
+    trace: dict[str, list] | None = None
+    attention: dict[str, list] | None = None
+    failure: Failure | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.status not in (STATUS_COMPLETED, STATUS_FAILED):
+            raise ValueError(f"status {self.status!r} is neither completed nor failed")
+
+    @property
+    def completed(self) -> bool:
+        return self.status == STATUS_COMPLETED
+
+
+RECORD_TYPES: dict[str, type[Record]] = {RUN_KIND: RunRecord}
+"""every kind of record: its class (``suite.report.races`` adds the race record)"""
+CURRENT_VERSIONS: dict[str, int] = {RUN_KIND: SCHEMA_VERSION}
+"""the schema version each kind is written with"""
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    RUN_KIND: ("status", "cell_id", "config", "suite_version")}
+"""the keys every version of a kind has"""
+
+
+def register_kind(record_type: type[Record], version: int, required: tuple[str, ...]) -> None:
+    """Make :func:`read_record` read records of ``record_type.KIND``, written at ``version``."""
+    RECORD_TYPES[record_type.KIND] = record_type
+    CURRENT_VERSIONS[record_type.KIND] = version
+    REQUIRED_FIELDS[record_type.KIND] = required
+
+def _fill_run_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """Fields version-1 writers added later: ``devices`` and ``processes`` are 1 before
+    sharding; ``sampling_bias_bound`` and the FLOP metrics stay ``None`` (the defaults)."""
+    metrics = raw.get("metrics")
+    if isinstance(metrics, dict):
+        metrics = {"devices": 1, "processes": 1, **metrics}
+        raw = {**raw, "metrics": metrics}
+    return raw
+
+
+def record_from_json(raw: Any, path: Path | str = "<record>") -> Record:
+    """The typed record of a decoded JSON document (migrated, completed, checked).
+
+    Raises:
+        RecordError: not an object, an unknown kind or version, or fields missing or wrong.
+    """
+    import suite.report.races  # noqa: F401  (registers the race record)
+
+    path = Path(path)
+    if not isinstance(raw, dict):
+        raise RecordError(path, "is not a JSON object")
+    kind = raw.get("kind", RUN_KIND)  # run records before the kind field have none
+    if kind not in RECORD_TYPES:
+        raise RecordError(path, f"has kind {kind!r}; this nqsbench {__version__} reads "
+                                f"{sorted(RECORD_TYPES)}")
+    raw = migrate(raw, kind, CURRENT_VERSIONS[kind], path)
+    required = list(REQUIRED_FIELDS[kind])
+    if kind == RUN_KIND:
+        raw = _fill_run_fields(raw)
+        required += ["metrics"] if raw.get("status") == STATUS_COMPLETED else ["failure"]
+    missing = [key for key in required if key not in raw]
+    if missing or (kind == RUN_KIND and raw["status"] not in (STATUS_COMPLETED, STATUS_FAILED)):
+        raise RecordError(path, f"is missing {', '.join(missing) or 'a valid status'}")
+    try:
+        return RECORD_TYPES[kind].from_json(raw)
+    except (TypeError, ValueError, AttributeError) as error:
+        raise RecordError(path, f"does not match the {kind} record schema ({error})") from None
+
+
+def read_record(path: Path | str) -> Record:
+    """One record of either kind, typed (:class:`RunRecord` or :class:`RaceRecord`).
+
+    Raises:
+        RecordError: unreadable, truncated, not JSON, an unknown kind or schema version, or
+            fields missing.
+    """
+    path = Path(path)
+    try:
+        raw = read_json_object(path)
+    except OSError as error:
+        raise RecordError(path, f"cannot be read ({error.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RecordError(path, f"is not valid JSON (truncated or corrupt: {error})") from None
+    return record_from_json(raw, path)
+
+
+def as_record(record: Record | Mapping[str, Any], kind: type[Record]) -> Record:
+    """``record`` typed: a plain dictionary (the form before typed records) is parsed."""
+    if isinstance(record, kind):
+        return record
+    typed = record_from_json(json.loads(json.dumps(dict(record))))
+    if not isinstance(typed, kind):
+        raise TypeError(f"expected a {kind.__name__}, got a {type(typed).__name__}")
+    return typed
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -77,29 +304,24 @@ def _round_nested(array: np.ndarray, decimals: int = 6) -> list:
     return np.round(np.asarray(array, dtype=float), decimals).tolist()
 
 
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as JSON gives it back (tuples as lists, numpy floats as floats)."""
+    return json.loads(json.dumps(data))
+
+
 def _base_record(cell: Cell, matrix: str, environment: dict, git: dict, started_at: str,
                  finished_at: str, status: str) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "status": status,
-        "suite_version": __version__,
-        "git": git,
-        "matrix": matrix,
-        "cell_id": cell.id,
-        "label": cell.label,
-        "config_hash": config_hash(cell.config),
-        "config": cell.config.to_dict(),
-        "seeds": {"run": cell.config.seed},
-        "environment": environment,
-        "started_at": started_at,
-        "finished_at": finished_at,
-    }
+    return {"schema_version": SCHEMA_VERSION, "kind": RUN_KIND, "status": status,
+            "suite_version": __version__, "git": git, "matrix": matrix, "cell_id": cell.id,
+            "label": cell.label, "config_hash": config_hash(cell.config),
+            "config": cell.config.to_dict(), "seeds": {"run": cell.config.seed},
+            "environment": environment, "started_at": started_at, "finished_at": finished_at}
 
 
 def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | None,
                      environment: dict, git: dict, memory: dict, started_at: str,
                      finished_at: str, attention: dict | None,
-                     flops: dict | None = None) -> dict[str, Any]:
+                     flops: dict | None = None) -> RunRecord:
     """The record of a finished run.
 
     Args:
@@ -148,48 +370,25 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         record["attention"] = {key: _round_nested(value) if key != "configurations"
                                else np.asarray(value).astype(int).tolist()
                                for key, value in attention.items()}
-    return record
+    return RunRecord.from_json(_plain(record))
 
 
 def failed_record(*, cell: Cell, matrix: str, step: int | None, reason: str, environment: dict,
-                  git: dict, started_at: str, finished_at: str) -> dict[str, Any]:
+                  git: dict, started_at: str, finished_at: str) -> RunRecord:
     """The record of a run that diverged or crashed, with the step it failed at."""
     record = _base_record(cell, matrix, environment, git, started_at, finished_at, STATUS_FAILED)
     record["failure"] = {"step": step, "reason": reason}
-    return record
+    return RunRecord.from_json(_plain(record))
 
 
-def write_record(results_dir: Path, record: dict[str, Any]) -> Path:
-    """Create a new record file under ``results_dir/runs/`` and return its path."""
-    return create_json_record(Path(results_dir) / RUNS_DIRECTORY, record["cell_id"],
-                              record["started_at"], record)
+def write_record(results_dir: Path, record: RunRecord | Mapping[str, Any]) -> Path:
+    """Create a new record file under ``results_dir/runs/`` and return its path.
 
-
-def read_record(path: Path) -> dict[str, Any]:
-    """One record, checked for the fields every schema version has.
-
-    Raises:
-        RecordError: unreadable, truncated, not JSON, or an unknown schema version.
+    ``record`` is a :class:`RunRecord` (a plain dictionary is parsed into one first).
     """
-    path = Path(path)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise RecordError(path, f"cannot be read ({error.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise RecordError(path, f"is not valid JSON (truncated or corrupt: {error})") from None
-    if not isinstance(record, dict):
-        raise RecordError(path, "is not a JSON object")
-    version = record.get("schema_version")
-    if version not in KNOWN_SCHEMA_VERSIONS:
-        raise RecordError(path, f"has schema_version {version!r}; this nqsbench "
-                                f"{__version__} reads {list(KNOWN_SCHEMA_VERSIONS)}: upgrade it")
-    required = ["status", "cell_id", "config", "suite_version"]
-    required += ["metrics"] if record.get("status") == STATUS_COMPLETED else ["failure"]
-    missing = [key for key in required if key not in record]
-    if missing or record["status"] not in (STATUS_COMPLETED, STATUS_FAILED):
-        raise RecordError(path, f"is missing {', '.join(missing) or 'a valid status'}")
-    return record
+    record = as_record(record, RunRecord)
+    return create_json_record(Path(results_dir) / RUNS_DIRECTORY, record.cell_id,
+                              record.started_at or record.finished_at or "", record.to_json())
 
 
 def record_paths(results_dir: Path) -> list[Path]:
@@ -202,103 +401,29 @@ def record_paths(results_dir: Path) -> list[Path]:
 
 @dataclass
 class LoadedRecords:
-    """The readable records of a results directory, and the problems with the others."""
+    """The readable run records of a results directory, and the problems with the others."""
 
-    records: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
+    records: list[tuple[Path, RunRecord]] = field(default_factory=list)
     problems: list[RecordError] = field(default_factory=list)
 
 
 def load_records(results_dir: Path) -> LoadedRecords:
-    """Read every record; a file that cannot be read is reported in ``problems``, not raised."""
+    """Read every run record; a file that cannot be read (or is not a run) is a problem."""
     loaded = LoadedRecords()
     for path in record_paths(results_dir):
         try:
-            loaded.records.append((path, read_record(path)))
+            record = read_record(path)
+            if not isinstance(record, RunRecord):
+                raise RecordError(path, f"is a {record.kind} record, not a run")
+            loaded.records.append((path, record))
         except RecordError as problem:
             loaded.problems.append(problem)
     return loaded
 
 
-def _row(path: Path, record: dict[str, Any]) -> dict[str, Any]:
-    try:
-        settings = settings_of(RunConfig.from_dict(record["config"]))
-    except (KeyError, TypeError, AttributeError) as error:
-        raise RecordError(path, f"has a configuration this version cannot read ({error})") from None
-    environment = record.get("environment", {})
-    git = record.get("git", {})
-    metrics = record.get("metrics", {})
-    reference = metrics.get("reference") or {}
-    failure = record.get("failure") or {}
-    return {
-        "cell_id": record["cell_id"],
-        "status": record["status"],
-        "matrix": record.get("matrix"),
-        **settings,
-        "energy": metrics.get("energy_per_site"),
-        "energy_error": metrics.get("energy_error"),
-        "sampling_bias_bound": metrics.get("sampling_bias_bound"),
-        "energy_variance": metrics.get("energy_variance"),
-        "v_score": metrics.get("v_score"),
-        "relative_error": metrics.get("relative_error"),
-        "reference_id": reference.get("id"),
-        "reference_energy": reference.get("energy_per_site"),
-        "reference_kind": reference.get("kind"),
-        "n_parameters": metrics.get("n_parameters"),
-        "seconds_per_step": metrics.get("seconds_per_step"),
-        "compile_seconds": metrics.get("compile_seconds"),
-        "total_seconds": metrics.get("total_seconds"),
-        "acceptance": metrics.get("acceptance"),
-        "device_peak_bytes": metrics.get("device_peak_bytes"),
-        "forward_flops_per_sample": metrics.get("forward_flops_per_sample"),
-        "step_flops": metrics.get("step_flops"),
-        "achieved_flops_per_second": metrics.get("achieved_flops_per_second"),
-        "peak_flops_per_second": metrics.get("peak_flops_per_second"),
-        "peak_flops_source": metrics.get("peak_flops_source"),
-        "fraction_of_peak": metrics.get("fraction_of_peak"),
-        "failure_step": failure.get("step"),
-        "failure_reason": failure.get("reason"),
-        "platform": environment.get("platform"),
-        "device": environment.get("device"),
-        "suite_version": record["suite_version"],
-        "commit": git.get("commit"),
-        "dirty": git.get("dirty"),
-        "started_at": record.get("started_at"),
-        "finished_at": record.get("finished_at"),
-        "config_hash": record.get("config_hash"),
-        "path": str(path),
-    }
-
-
-@dataclass
-class RunTable:
-    """:func:`load_runs`' answer: one row per run, and the files that could not be read."""
-
-    frame: pd.DataFrame
-    problems: list[RecordError] = field(default_factory=list)
-
-
-def load_runs(results_dir: Path) -> RunTable:
-    """A tidy DataFrame of every run under ``results_dir/runs/``, one row per record.
-
-    Columns: the cell id and status, every matrix key (``L``, ``J2``, ``attention``, ``layers``,
-    ``d``...), the metrics (``energy``, ``energy_error``, ``relative_error``, ``v_score``,
-    ``n_parameters``, ``seconds_per_step``, ``compile_seconds``, ``total_seconds``,
-    ``step_flops``, ``achieved_flops_per_second``, ``fraction_of_peak``...), the
-    provenance (``device``, ``commit``, ``started_at``...) and the record's ``path``. Files that
-    cannot be read are listed in ``problems`` (each names the file) and left out.
-    """
-    loaded = load_records(results_dir)
-    rows, problems = [], list(loaded.problems)
-    for path, record in loaded.records:
-        try:
-            rows.append(_row(path, record))
-        except RecordError as problem:
-            problems.append(problem)
-    frame = pd.DataFrame(rows, columns=list(_row_columns()))
-    return RunTable(frame, problems)
-
-
-def _row_columns() -> list[str]:
-    example = {"schema_version": 1, "status": STATUS_FAILED, "cell_id": "", "suite_version": "",
-               "config": RunConfig().to_dict(), "failure": {}}
-    return list(_row(Path(), example))
+def __getattr__(name: str):
+    # load_runs and RunTable moved to suite.report.rows (which imports this module).
+    if name in ("load_runs", "RunTable"):
+        from suite.report import rows
+        return getattr(rows, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,10 @@
-"""Crash-safe file writes: a temporary file in the same directory, flushed to disk, then renamed.
+"""Versioned JSON files, written crash-safe: a temporary file in the same directory, flushed to disk,
+then renamed.
 
 A reader never sees a half-written file: it sees the old one, the new one, or (for an exclusive
 write) nothing. Power loss during a write leaves at most a stray ``.tmp-*`` file, which every
-reader of this package ignores.
+reader of this package ignores. :class:`JsonObject` maps frozen dataclasses to JSON objects, and
+:func:`migrate` brings an old ``schema_version`` forward through registered :data:`MIGRATIONS`.
 """
 
 from __future__ import annotations
@@ -11,10 +13,101 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from suite.version import __version__
 
 TEMP_PREFIX = ".tmp-"
+
+
+class RecordError(ValueError):
+    """A result file that cannot be read: names the file and what is wrong with it."""
+
+    def __init__(self, path: Path, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class JsonObject:
+    """A frozen dataclass written as a JSON object: its fields in order, then ``extra``.
+
+    ``extra`` (where a class has it) keeps keys this version does not know, so reading and
+    writing a record loses nothing. ``_NESTED`` names fields holding another :class:`JsonObject`;
+    ``_OMIT_IF_NONE`` names keys left out of the JSON while ``None``.
+    """
+
+    _NESTED: ClassVar[dict[str, type]] = {}
+    _OMIT_IF_NONE: ClassVar[frozenset[str]] = frozenset()
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object (nested dataclasses as objects; lists and dicts shared, not copied)."""
+        out: dict[str, Any] = {}
+        for item in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, item.name)
+            if item.name == "extra" or (value is None and item.name in self._OMIT_IF_NONE):
+                continue
+            out[item.name] = value.to_json() if isinstance(value, JsonObject) else value
+        out.update(getattr(self, "extra", {}))
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]):
+        """The inverse of :meth:`to_json`; unknown keys go to ``extra``.
+
+        Raises:
+            TypeError: ``data`` is not an object or lacks a required field.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"{cls.__name__} must be a JSON object, not {type(data).__name__}")
+        names = {item.name for item in fields(cls)}  # type: ignore[arg-type]
+        known = {key: value for key, value in data.items() if key in names and key != "extra"}
+        for key, kind in cls._NESTED.items():
+            if known.get(key) is not None:
+                known[key] = kind.from_json(known[key])
+        if "extra" in names:
+            known["extra"] = {key: value for key, value in data.items() if key not in names}
+        return cls(**known)
+
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+MIGRATIONS: dict[tuple[str, int], Migration] = {}
+"""``(kind, version)``: the function turning such a record into one of the next version"""
+
+
+def migration(kind: str, from_version: int) -> Callable[[Migration], Migration]:
+    """Register the decorated function as the migration of ``kind`` records from a version."""
+    def register(function: Migration) -> Migration:
+        MIGRATIONS[(kind, from_version)] = function
+        return function
+    return register
+
+
+def migrate(raw: dict[str, Any], kind: str, current: int, path: Path) -> dict[str, Any]:
+    """``raw`` brought to version ``current`` of its kind, one registered migration at a time.
+
+    Raises:
+        RecordError: a version newer than this code, or one no chain of migrations reaches.
+    """
+    version = raw.get("schema_version")
+    readable = sorted({current} | {v for (k, v) in MIGRATIONS if k == kind and v < current})
+    if not isinstance(version, int) or isinstance(version, bool) or version > current:
+        raise RecordError(path, f"has schema_version {version!r}; this nqsbench {__version__} "
+                                f"reads {readable}: upgrade it")
+    while version < current:
+        step = MIGRATIONS.get((kind, version))
+        if step is None:
+            raise RecordError(path, f"has schema_version {version}, older than any this nqsbench "
+                                    f"{__version__} migrates ({readable})")
+        raw = step(dict(raw))
+        if not isinstance(raw.get("schema_version"), int) or raw["schema_version"] <= version:
+            raise RecordError(path, f"the migration from schema_version {version} did not "
+                                    "advance the version")
+        version = raw["schema_version"]
+    return raw
 
 
 def _write_temporary(directory: Path, data: bytes) -> Path:
@@ -95,3 +188,13 @@ def create_json_record(directory: Path, prefix: str, timestamp: str, record: dic
             return path
         except FileExistsError:  # astronomically unlikely: draw another name
             continue
+
+
+def read_json_object(path: Path) -> Any:
+    """The JSON document in ``path`` (UTF-8).
+
+    Raises:
+        OSError: the file cannot be read.
+        json.JSONDecodeError, UnicodeDecodeError: it is not (complete) JSON.
+    """
+    return json.loads(Path(path).read_text(encoding="utf-8"))
