@@ -25,17 +25,20 @@ _GROUP_TITLES = {"system": "system", "model": "model", "sampler": "sampling",
 _METAVARS = {int: "N", float: "X", str: "TEXT"}
 
 
-def _add_setting_options(parser: argparse.ArgumentParser, sections: Sequence[str],
+def _add_setting_options(parser: argparse.ArgumentParser, keys: Sequence[str],
                          required: Sequence[str] = ()) -> None:
-    """One option per setting of ``sections``, spelled like its matrix key (``--sweeps-per-sample``).
+    """One option per setting in ``keys``, spelled like its matrix key (``--sweeps-per-sample``).
 
     Defaults and help come from the schema; old spellings (``--sweeps``) parse to the same
     setting but are not shown. Values are checked by the schema (after parsing), so a bad value
-    gets the same message as in a matrix file.
+    gets the same message as in a matrix file. Options are grouped by section.
     """
-    for section in sections:
-        group = parser.add_argument_group(_GROUP_TITLES[section])
-        for s in (s for s in SETTINGS.values() if s.section == section):
+    for section, title in _GROUP_TITLES.items():
+        chosen = [s for s in SETTINGS.values() if s.section == section and s.name in keys]
+        if not chosen:
+            continue
+        group = parser.add_argument_group(title)
+        for s in chosen:
             text = s.help
             if s.name in required:
                 text += " (required)"
@@ -65,17 +68,19 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     params = commands.add_parser("params", help="print the parameter count of a model")
-    _add_setting_options(params, ("system", "model"), required=("L",))
+    model_keys = [key for key, s in SETTINGS.items() if s.section == "model"]
+    _add_setting_options(params, ["L", *model_keys], required=("L",))
 
     exact = commands.add_parser("exact", help="print the exact ground-state energy per site")
     exact.add_argument("--L", type=int, required=True, help="linear lattice size (L*L <= 26)")
     exact.add_argument("--Ly", type=int, default=None, help="second side for an L x Ly torus")
-    exact.add_argument("--J1", type=float, default=1.0)
-    exact.add_argument("--J2", type=float, default=0.0)
+    exact.add_argument("--J1", type=float, default=SETTINGS["J1"].default,
+                       help=SETTINGS["J1"].help + " (default %(default)s)")
+    exact.add_argument("--J2", type=float, default=0.0,
+                       help=SETTINGS["J2"].help + " (default %(default)s)")
 
     train = commands.add_parser("train", help="run one VMC optimisation and report it")
-    _add_setting_options(train, ("system", "model", "sampler", "optimizer", "run"),
-                         required=("L",))
+    _add_setting_options(train, list(SETTINGS), required=("L",))
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--devices", default="all", metavar="all|N",
                        help="split the samples over all devices or the first N (default all)")

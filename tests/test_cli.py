@@ -35,6 +35,10 @@ def test_exact_prints_the_energy_per_site_alone(capsys):
     ("train --L 4 --samples 0", "--samples"),
     ("train --L 4 --steps 0", "--steps"),
     ("train --L 4 --samples -5", "--samples"),
+    ("train --L 4 --sweeps 0", "--sweeps"),
+    ("train --L 4 --sweeps-per-sample 0", "--sweeps-per-sample"),
+    ("train --L 4 --thermalization-sweeps -1", "--thermalization-sweeps"),
+    ("train --L 4 --sampler-dtype float16", "--sampler-dtype"),
     ("exact --L 6", "--L"),
 ])
 def test_bad_input_names_the_option_and_exits_2(argv, field, capsys):

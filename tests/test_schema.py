@@ -94,6 +94,13 @@ def test_every_matrix_key_is_a_train_flag_spelled_the_same():
     assert not re.search(r"--(sweeps|thermalization|discard)\b(?!-)", text)  # aliases hidden
 
 
+def test_params_takes_l_and_every_model_setting():
+    parser = _build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    flags = {a.option_strings[0] for a in commands.choices["params"]._actions} - {"-h"}
+    assert flags == {"--L"} | {s.flag for s in SETTINGS.values() if s.section == "model"}
+
+
 def test_parsed_defaults_are_the_schema_defaults():
     args = _train_parser().parse_args(["--L", "4"])
     assert {key: getattr(args, key) for key in SETTINGS} == {
