@@ -1,6 +1,16 @@
-"""Shared fixtures: importing ``suite.engine`` turns on float64 for every test."""
+"""Shared fixtures and session settings.
+
+Importing ``suite.engine`` turns on float64 for every test. Compiled XLA programs go to JAX's
+persistent compilation cache (``.pytest_cache/jax-compilation-cache`` unless
+``NQSBENCH_TEST_JAX_CACHE`` names another directory), shared with the subprocesses the tests
+start: the many tests that build the same small engine compile it once per session, and a
+second session on the same machine compiles almost nothing.
+"""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -12,6 +22,23 @@ from suite.bench.config import ModelConfig
 from suite.engine.hamiltonian import J1J2Hamiltonian
 from suite.engine.lattice import SquareLattice
 from suite.engine.models import init_parameters
+
+
+def _use_persistent_compilation_cache() -> Path:
+    """Send this session's and its subprocesses' compilations to one persistent cache."""
+    directory = Path(os.environ.get("NQSBENCH_TEST_JAX_CACHE",
+                                    Path(__file__).resolve().parents[1] / ".pytest_cache"
+                                    / "jax-compilation-cache"))
+    settings = {"compilation_cache_dir": str(directory),
+                "persistent_cache_min_compile_time_secs": 0,
+                "persistent_cache_min_entry_size_bytes": 0}
+    for name, value in settings.items():
+        os.environ[f"JAX_{name.upper()}"] = str(value)  # read by the subprocesses' JAX
+        jax.config.update(f"jax_{name}", value)
+    return directory
+
+
+JAX_CACHE = _use_persistent_compilation_cache()
 
 TINY_MATRIX = """
 name = "tiny"

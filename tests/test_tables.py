@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from suite.cli import main
 from suite.report.formatting import format_with_error
 from suite.report.records import load_runs
 from suite.report.tables import (
@@ -143,3 +145,20 @@ def test_latex_compiles_in_an_article_without_overfull_boxes(paper_runs, tmp_pat
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:]
     assert "Overfull" not in (tmp_path / "paper.log").read_text()
+
+
+GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+@pytest.mark.parametrize(("arguments", "golden"), [
+    (["--format", "markdown"], "table.markdown"),
+    (["--format", "latex"], "table.latex"),
+    (["--format", "csv"], "table.csv"),
+    (["--matrix", "quick"], "table-quick.markdown"),
+])
+def test_the_committed_results_print_the_golden_tables(arguments, golden, capsys):
+    """``nqsbench table`` on the committed results prints what it printed before the package
+    was reorganised (tests/data/golden/, written by the flat layout at e102dea)."""
+    assert main(["table", "--results", str(RESULTS), *arguments]) == 0
+    assert capsys.readouterr().out == (GOLDEN / golden).read_text()
