@@ -20,11 +20,13 @@ from suite.engine.exact import basis_configurations, exact_energy_per_site, spar
 from suite.engine.sr import sr_direction
 from suite.perf.netket import compare_with_netket, netket_hamiltonian
 from suite.report.races import (
+    RaceRecord,
     comparison_record,
     comparison_table,
     load_comparisons,
     write_comparison,
 )
+from suite.report.records import read_record
 
 nk = pytest.importorskip("netket", reason="NetKet (pip install -e '.[peers]') is not installed")
 
@@ -93,7 +95,8 @@ def test_race_on_a_tiny_cell_records_and_reloads(tmp_path):
     assert comparison.peer_settings["use_ntk"] is True  # P > 2M: the sample-space kernel
     record = comparison_record(comparison, {"device": "test CPU"}, {"commit": "abc"},
                                "2026-11-22T00:00:00+0000")
-    write_comparison(tmp_path, record)
+    path = write_comparison(tmp_path, record)
+    assert isinstance(record, RaceRecord) and read_record(path) == record
     (tmp_path / "compare" / "broken.json").write_text("{")
     frame, problems = load_comparisons(tmp_path)
     assert len(frame) == 1 and len(problems) == 1 and "broken.json" in problems[0]

@@ -1,18 +1,12 @@
-"""Typed, versioned result records: one JSON file per run or race, never overwritten.
+"""Typed, versioned result records: one JSON file per run or race, created atomically, never
+overwritten.
 
-Two kinds share one family (:class:`Record`): a :class:`RunRecord` (``kind`` ``"run"``, one
-finished or failed run, in ``<results>/runs/``) and a :class:`RaceRecord` (``kind``
-``"peer-comparison"``, a race against NetKet, in ``<results>/compare/``). Files are created
-atomically and exclusively (:func:`suite.report.storage.create_json_record`): a re-run adds a
-record, and two processes sharing a results directory cannot clobber each other.
-
-:func:`read_record` reads either kind: it infers the kind of old run records (which have no
-``kind``), migrates old ``schema_version`` s forward (:data:`MIGRATIONS`), fills fields that later
-writers of the same version added (``None``, or what the older writer did) and returns the typed
-record. The JSON on disk is what :meth:`Record.to_json` gives. During the move from dictionaries,
-a record is also a read-only :class:`~collections.abc.Mapping` of that JSON (``record["status"]``,
-``record.get("metrics")``, ``dict(record)``). :func:`load_runs` (:mod:`suite.report.rows`) makes
-one tidy row per run.
+One family (:class:`Record`): :class:`RunRecord` (``kind`` ``"run"``, in ``<results>/runs/``) and
+:class:`~suite.report.races.RaceRecord` (``"peer-comparison"``, in ``<results>/compare/``).
+:func:`read_record` reads either: it infers the kind of old run records (they have none), migrates
+old ``schema_version`` s (:data:`MIGRATIONS`), fills fields later writers added and returns the
+typed record, which is also a read-only :class:`~collections.abc.Mapping` of its JSON
+(``record["status"]``, ``record.get("metrics")``) for callers written against plain dictionaries.
 """
 
 from __future__ import annotations
@@ -28,9 +22,7 @@ import numpy as np
 
 from suite.bench.matrix import Cell, config_hash
 from suite.report.references import Reference
-from suite.report.storage import (
-    MIGRATIONS as MIGRATIONS,  # re-exported: the registry of record migrations
-)
+from suite.report.storage import MIGRATIONS as MIGRATIONS  # re-exported
 from suite.report.storage import (
     TEMP_PREFIX,
     JsonObject,
@@ -39,9 +31,7 @@ from suite.report.storage import (
     migrate,
     read_json_object,
 )
-from suite.report.storage import (
-    migration as migration,  # re-exported: registers a record migration
-)
+from suite.report.storage import migration as migration  # re-exported
 from suite.version import __version__
 
 RUN_KIND = "run"
