@@ -6,10 +6,13 @@ smoke profile) are the fixture, copied with one corrupt record added.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +61,28 @@ def _run_id(data, **where) -> str:
     for key, value in where.items():
         runs = runs[runs[key] == value]
     return runs["run"].iloc[0]
+
+
+# --- what the dashboard imports ----------------------------------------------------------------
+
+def test_the_dashboard_imports_only_suite_report():
+    imported = set()
+    for path in (REPO / "dashboard").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+    ours = {name for name in imported if name.split(".")[0] == "suite"}
+    assert ours and all(name == "suite.report" or name.startswith("suite.report.")
+                        or name == "suite.version" for name in ours), sorted(ours)
+
+
+def test_importing_the_dashboard_loads_no_jax():
+    code = ("import sys, dashboard; sys.exit(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('jax', 'jaxlib', 'flax', 'optax', 'netket')) or 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 # --- data layer -------------------------------------------------------------------------------
