@@ -95,6 +95,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-every", type=float, default=DEFAULT_CHECKPOINT_SECONDS,
                      metavar="SECONDS", help="seconds between checkpoints (default %(default)g)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--flops", action="store_true",
+                     help="record each run's FLOP accounting and fraction of the device's peak "
+                          "(a few extra compilations per distinct cell shape)")
     run.add_argument("--devices", default="all", metavar="all|N",
                      help="split each run's samples over all devices or the first N (default all)")
 
@@ -239,8 +242,7 @@ def _selected_cells(args: argparse.Namespace, shard: str | None = None):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    from suite.bench.progress import MatrixProgress
     from suite.bench.runner import cell_statuses, needs_run, run_cells
     from suite.engine.sharding import initialize_cluster, is_writer
 
@@ -252,51 +254,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"matrix {matrix.name}: {len(cells)} cells selected, {len(todo)} to run, "
           f"{len(cells) - len(todo)} already recorded; results in {args.results}/runs/",
           file=sys.stderr)
-    # The matrix bar counts steps (cells differ in length), its label counts cells.
-    outer = tqdm(total=sum(s.cell.config.optimizer.steps for s in todo),
-                 desc=f"{matrix.name}: 0/{len(todo)} cells", unit="step", file=sys.stderr,
-                 disable=args.no_progress, dynamic_ncols=True, position=0)
-    inner: dict[str, tqdm] = {}
-    finished = [0]
-
-    def step_callback(cell, steps):
-        bar = tqdm(total=steps, desc=cell.label or cell.id, unit="step", file=sys.stderr,
-                   disable=args.no_progress, dynamic_ncols=True, position=1, leave=False)
-        inner["bar"] = bar
-        inner["start"] = None
-
-        def on_step(step, info, seconds):
-            if inner["start"] is None:  # a resumed run starts late: count its earlier steps once
-                inner["start"] = step
-                bar.update(step)
-                outer.update(step)
-            bar.update(1)
-            outer.update(1)
-            bar.set_postfix(E=f"{float(info.energy):.6f}", s_step=f"{seconds:.3f}")
-
-        return on_step
-
-    def on_cell_done(status, outcome, path):
-        if "bar" in inner:
-            bar = inner.pop("bar")
-            outer.update(bar.total - bar.n)  # steps a failed run did not take
-            bar.close()
-        if outcome == "skipped":
-            return
-        finished[0] += 1
-        outer.set_description(f"{matrix.name}: {finished[0]}/{len(todo)} cells")
-        tqdm.write(f"{outcome:9s} {status.cell.id} {status.cell.label}  -> {path}", file=sys.stderr)
-
-    try:
+    with MatrixProgress(matrix.name, [s.cell for s in todo], args.no_progress) as progress:
         summary = run_cells(statuses, args.results, matrix.name, force=args.force,
-                            retry_failed=args.retry_failed, step_callback=step_callback,
-                            on_cell_done=on_cell_done,
+                            retry_failed=args.retry_failed,
+                            step_callback=progress.step_callback,
+                            on_cell_done=progress.on_cell_done,
                             checkpoint_every_seconds=args.checkpoint_every,
-                            devices=args.devices)
-    finally:
-        if "bar" in inner:
-            inner.pop("bar").close()
-        outer.close()
+                            devices=args.devices, flops=args.flops)
     print(f"{len(summary.completed)} completed, {len(summary.failed)} failed, "
           f"{len(summary.skipped)} skipped", file=sys.stderr)
     return 1 if summary.failed else 0
@@ -346,33 +310,15 @@ def _cmd_table(args: argparse.Namespace) -> int:
 
 
 def _cmd_references(args: argparse.Namespace) -> int:
-    from suite.report.references import load_published, load_references
+    from suite.report.references import references_text
 
-    print("Reference ground-state energies per site (J1 = 1, spin-1/2 units)")
-    print(f"{'id':26s} {'L':>3s} {'J2':>5s} {'E/N':>14s} {'uncertainty':>11s}  kind        citation")
-    for ref in load_references():
-        print(f"{ref.id:26s} {ref.L:3d} {ref.J2:5.2f} {ref.energy_per_site:14.10f} "
-              f"{ref.uncertainty:11.1e}  {ref.kind:11s} {ref.citation}")
-    print("\nPublished variational results (shown beside ours, never used as references)")
-    for pub in load_published():
-        params = f"{pub.parameters:,}" if pub.parameters else "-"
-        print(f"L={pub.L:<3d} J2={pub.J2:<4g} {pub.energy_per_site:12.7f}  {params:>10s}  "
-              f"{pub.label}; {pub.cost or ''} [{pub.citation}]")
+    sys.stdout.write(references_text())
     return 0
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from suite.bench.matrix import with_setting
-    from suite.bench.provenance import environment, git_state, utc_now
-    from suite.perf.netket import PeerUnavailableError, compare_with_netket, netket_available
-    from suite.report.races import (
-        comparison_record,
-        comparison_row,
-        comparison_table,
-        write_comparison,
-    )
+    from suite.perf.netket import PeerUnavailableError, netket_available, race_cells
 
     if not netket_available():
         print("nqsbench compare: NetKet is not installed; pip install -e '.[peers]'", file=sys.stderr)
@@ -382,21 +328,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         cells = [with_setting(cell, "sampler_dtype", args.sampler_dtype) for cell in cells]
     print(f"matrix {matrix.name}: racing NetKet on {len(cells)} cell(s), {args.steps} timed steps "
           f"each after {args.warmup} warm-up", file=sys.stderr)
-    rows = []
-    for cell in cells:
-        try:
-            comparison = compare_with_netket(cell.config, steps=args.steps, warmup=args.warmup,
-                                             cell_id=cell.id, label=cell.label)
-        except PeerUnavailableError as error:
-            print(f"nqsbench compare: {error}", file=sys.stderr)
-            return 2
-        print(f"{cell.id} {cell.label}: nqsbench {comparison.ours.seconds_per_step:.4g} s/step, "
-              f"NetKet {comparison.peer.seconds_per_step:.4g} s/step, ratio {comparison.ratio:.2f}",
-              file=sys.stderr)
-        record = comparison_record(comparison, environment(), git_state(), utc_now())
-        path = None if args.no_record else write_comparison(args.results, record)
-        rows.append(comparison_row(path, record))
-    sys.stdout.write(comparison_table(pd.DataFrame(rows)))
+    try:
+        table = race_cells(cells, None if args.no_record else args.results, steps=args.steps,
+                           warmup=args.warmup)
+    except PeerUnavailableError as error:
+        print(f"nqsbench compare: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(table)
     return 0
 
 

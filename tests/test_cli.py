@@ -97,6 +97,20 @@ def test_run_list_and_table_from_the_command_line(tmp_path, capsys):
     assert "no completed runs" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("flags", "flops"), [([], False), (["--flops"], True)])
+def test_flop_accounting_is_opt_in(flags, flops, tmp_path, monkeypatch):
+    import suite.bench.runner as runner
+
+    calls = []
+    monkeypatch.setattr(runner, "run_cells",
+                        lambda *args, **kwargs: calls.append(kwargs) or runner.RunSummary())
+    matrix = tmp_path / "one.toml"
+    matrix.write_text(ONE_CELL)
+    assert main(["run", "--matrix", str(matrix), "--results", str(tmp_path), "--no-progress",
+                 *flags]) == 0
+    assert [call["flops"] for call in calls] == [flops]
+
+
 def test_a_malformed_matrix_is_rejected_before_anything_runs(tmp_path, capsys):
     matrix = tmp_path / "bad.toml"
     matrix.write_text(ONE_CELL.replace('"factored"', '"softmax"'))

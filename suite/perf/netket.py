@@ -26,19 +26,30 @@ from __future__ import annotations
 
 import re
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 
 from suite.bench.build import build_vmc
 from suite.bench.config import RunConfig
+from suite.bench.provenance import environment, git_state, utc_now
 from suite.engine.exact import MAX_EXACT_SITES, exact_expectation
 from suite.engine.precision import cast_parameters, with_dtype
 from suite.engine.sampler import propose_exchange
 from suite.engine.sr import choose_mode
-from suite.report.races import Comparison, EngineTiming
+from suite.report.races import (
+    Comparison,
+    EngineTiming,
+    comparison_record,
+    comparison_row,
+    comparison_table,
+    write_comparison,
+)
 
 TESTED_NETKET = ((3, 23), (3, 24))
 """NetKet versions this adapter is tested with: >= the first, < the second (pyproject's
@@ -287,3 +298,26 @@ def _our_version() -> str:
     return __version__
 
 
+def race_cells(cells: list, results_dir: str | Path | None, *, steps: int = 20,
+               warmup: int = 2) -> str:
+    """Race NetKet on each cell in turn, record each race, and return the Markdown table.
+
+    Args:
+        cells: :class:`suite.bench.matrix.Cell` objects.
+        results_dir: where race records go (``<results>/compare/``); ``None``: print only.
+        steps, warmup: timed and untimed steps per engine (:func:`compare_with_netket`).
+
+    Raises:
+        PeerUnavailableError: NetKet is missing or not a tested version.
+    """
+    rows = []
+    for cell in cells:
+        comparison = compare_with_netket(cell.config, steps=steps, warmup=warmup,
+                                         cell_id=cell.id, label=cell.label)
+        print(f"{cell.id} {cell.label}: nqsbench {comparison.ours.seconds_per_step:.4g} s/step, "
+              f"NetKet {comparison.peer.seconds_per_step:.4g} s/step, ratio {comparison.ratio:.2f}",
+              file=sys.stderr)
+        record = comparison_record(comparison, environment(), git_state(), utc_now())
+        path = None if results_dir is None else write_comparison(results_dir, record)
+        rows.append(comparison_row(path, record))
+    return comparison_table(pd.DataFrame(rows))

@@ -72,3 +72,19 @@ def find_reference(L: int, J2: float, J1: float = 1.0) -> Reference | None:
         if reference.L == L and abs(reference.J2 - J2) < 1e-12:
             return reference
     return None
+
+
+def references_text() -> str:
+    """The reference energies and published results as the text ``nqsbench references`` prints."""
+    lines = ["Reference ground-state energies per site (J1 = 1, spin-1/2 units)",
+             f"{'id':26s} {'L':>3s} {'J2':>5s} {'E/N':>14s} {'uncertainty':>11s}  kind        "
+             "citation"]
+    for ref in load_references():
+        lines.append(f"{ref.id:26s} {ref.L:3d} {ref.J2:5.2f} {ref.energy_per_site:14.10f} "
+                     f"{ref.uncertainty:11.1e}  {ref.kind:11s} {ref.citation}")
+    lines.append("\nPublished variational results (shown beside ours, never used as references)")
+    for pub in load_published():
+        params = f"{pub.parameters:,}" if pub.parameters else "-"
+        lines.append(f"L={pub.L:<3d} J2={pub.J2:<4g} {pub.energy_per_site:12.7f}  {params:>10s}  "
+                     f"{pub.label}; {pub.cost or ''} [{pub.citation}]")
+    return "\n".join(lines) + "\n"
