@@ -19,7 +19,8 @@ from suite.report import analysis
 from suite.report.asv_results import COLUMNS as ASV_COLUMNS
 from suite.report.asv_results import load_asv_results
 from suite.report.races import COMPARISON_COLUMNS, COMPARISONS_DIRECTORY, load_comparisons
-from suite.report.records import RUNS_DIRECTORY, STATUS_COMPLETED, RecordError, load_runs, read_record
+from suite.report.records import RUNS_DIRECTORY, STATUS_COMPLETED, RecordError, read_record
+from suite.report.rows import load_runs
 from suite.report.tables import model_name
 
 ASV_DIRECTORY = "asv"

@@ -198,8 +198,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from suite.bench.build import resolve_reference
-    from suite.bench.train import train, v_score
+    from suite.bench.train import train
     from suite.report.formatting import format_with_error
+    from suite.report.records import v_score
 
     config = _run_config(args)
     bar = tqdm(total=config.optimizer.steps, desc="train", unit="step", file=sys.stderr,
@@ -290,7 +291,7 @@ def _warn_problems(problems) -> None:
 
 def _cmd_table(args: argparse.Namespace) -> int:
     from suite.bench.matrix import config_hash, load_matrix, parse_filters
-    from suite.report.records import load_runs
+    from suite.report.rows import load_runs
     from suite.report.tables import render_table
 
     table = load_runs(args.results)

@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard import components, create_app, figures
+from dashboard import components, create_app, figures, performance_figures
 from dashboard.data import attention_summary, load_data, read_run
 from dashboard.pages import accuracy, attention, performance, regressions, run, table
 from suite.report.analysis import pareto_front, published_points, scaling_summary
@@ -391,17 +391,17 @@ def _race_rows() -> pd.DataFrame:
 
 
 def test_race_figure_shows_both_engines_and_the_ratio():
-    figure = figures.race_figure(_race_rows())
+    figure = performance_figures.race_figure(_race_rows())
     ours, theirs = figure.data
     assert list(ours.y) == [0.1] and list(theirs.y) == [0.25] and ours.text == ("×0.40",)
-    assert "nqsbench compare netket" in figures.race_figure(_race_rows().iloc[0:0]) \
+    assert "nqsbench compare netket" in performance_figures.race_figure(_race_rows().iloc[0:0]) \
         .layout.annotations[0].text
 
 
 def test_scaling_figure_relative_to_factored():
     runs = pd.DataFrame({"L": [4, 4, 6, 6], "model_name": ["T5", "Factored"] * 2,
                          "seconds_per_step": [2.0, 1.0, 6.0, 2.0]})
-    figure = figures.scaling_figure(scaling_summary(runs))
+    figure = performance_figures.scaling_figure(scaling_summary(runs))
     relative = [t for t in figure.data if t.line.dash == "dot" and t.name == "T5"][0]
     assert list(relative.x) == [4, 6] and list(relative.y) == [2.0, 3.0]
 

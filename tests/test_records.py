@@ -17,6 +17,7 @@ import pytest
 
 from suite.bench.config import ModelConfig, RunConfig, SystemConfig
 from suite.bench.matrix import Cell, settings_of
+from suite.bench.recording import completed_record, failed_record
 from suite.report.races import (
     COMPARISONS_DIRECTORY,
     Comparison,
@@ -37,15 +38,13 @@ from suite.report.records import (
     RecordError,
     RunMetrics,
     RunRecord,
-    completed_record,
-    failed_record,
     load_records,
-    load_runs,
     read_record,
     record_paths,
     write_record,
 )
 from suite.report.references import Reference
+from suite.report.rows import load_runs
 from suite.report.storage import atomic_create, atomic_write
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,7 +25,8 @@ from suite.bench.runner import (
 )
 from suite.bench.train import train
 from suite.cli import main
-from suite.report.records import FLOP_METRICS, load_runs, read_record
+from suite.report.records import FLOP_METRICS, read_record
+from suite.report.rows import load_runs
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from suite.cli import main
 from suite.report.formatting import format_with_error
-from suite.report.records import load_runs
+from suite.report.rows import load_runs
 from suite.report.tables import (
     format_count,
     format_duration,

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
-from dashboard import components, figures
+from dashboard import components, performance_figures
 from suite.report.analysis import scaling_summary
 from suite.report.races import comparison_table
 
@@ -58,7 +58,8 @@ def update(device: str | None):
     runs = data.completed
     scaling = runs[(runs["matrix"] == SCALING_MATRIX) & (runs["device"] == device)]
     table = comparison_table(races) if not races.empty else "No race on this device yet."
-    return figures.race_figure(races), table, figures.scaling_figure(scaling_summary(scaling))
+    return (performance_figures.race_figure(races), table,
+            performance_figures.scaling_figure(scaling_summary(scaling)))
 
 
 def register_callbacks(app: Dash) -> None:

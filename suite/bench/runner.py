@@ -24,17 +24,12 @@ from suite.bench.checkpoint import Checkpoint, checkpoint_step, load_checkpoint,
 from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS
 from suite.bench.matrix import Cell, config_hash
 from suite.bench.provenance import environment, git_state, peak_memory, utc_now
+from suite.bench.recording import completed_record, failed_record
 from suite.bench.train import StepCallback, train
 from suite.engine.sharding import is_writer
 from suite.engine.snapshots import attention_maps, snapshot_configurations
 from suite.errors import DivergenceError
-from suite.report.records import (
-    STATUS_COMPLETED,
-    completed_record,
-    failed_record,
-    load_records,
-    write_record,
-)
+from suite.report.records import STATUS_COMPLETED, load_records, write_record
 from suite.version import __version__
 
 CHECKPOINT_DIRECTORY = "checkpoints"

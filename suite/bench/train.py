@@ -30,7 +30,6 @@ from suite.engine.sharding import (
 from suite.engine.stats import Stats
 from suite.engine.vmc import VMC, StepInfo, VMCState
 from suite.errors import DivergenceError
-from suite.report.records import v_score  # noqa: F401  (re-exported for callers)
 
 StepCallback = Callable[[int, StepInfo, float], None]
 

@@ -9,7 +9,7 @@ from suite.report.analysis import input_dependence
 from suite.report.asv_results import load_asv_results
 from suite.report.formatting import format_with_error
 from suite.report.races import load_comparisons
-from suite.report.records import RecordError, load_records, load_runs, read_record, write_record
+from suite.report.records import RecordError, load_records, read_record, write_record
 from suite.report.references import (
     PublishedResult,
     Reference,
@@ -17,6 +17,7 @@ from suite.report.references import (
     load_published,
     load_references,
 )
+from suite.report.rows import load_runs
 from suite.report.tables import FORMATS, render_table
 
 __all__ = [
