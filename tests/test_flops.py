@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import jax
@@ -63,10 +64,10 @@ def test_forward_flops_are_positive_stable_and_grow_with_depth():
     one, two, three = (_forward(layers) for layers in (1, 2, 3))
     assert 0 < one < two < three
     layer = two - one
-    assert three - two == pytest.approx(layer, rel=0.02)  # every block costs the same
-    assert two - 2 * layer == pytest.approx(one - layer, rel=0.05)  # the rest is fixed
+    assert three - two == layer  # every block costs exactly the same
+    assert two - 2 * layer == one - layer  # the rest is fixed
     assert two > 1.5 * one  # the encoder block dominates this model
-    assert _forward(1, batch=128) == pytest.approx(one, rel=0.03)  # per sample, stable in B
+    assert _forward(1, batch=32) == one  # per sample, independent of the batch
 
 
 def test_factorisation_is_counted_analytically():
@@ -156,7 +157,8 @@ def test_the_parts_reproduce_xla_s_count_of_the_whole_step(tiny):
     bodies = 1 + 1  # the discard sweeps' scan and the per-sample scan, each counted once
     once = ((1 + bodies) * parts.network_call + bodies * parts.proposal
             + parts.local_energy_call + parts.jacobian_call + parts.solver)
-    assert step.cost_analysis()["flops"] == pytest.approx(once, rel=0.02)
+    # measured: XLA's count exceeds the parts' by 2.7e-4 (index arithmetic outside the parts)
+    assert step.cost_analysis()["flops"] == pytest.approx(once, rel=1e-3)
     assert parts.total > once
 
 
@@ -175,9 +177,11 @@ def test_fraction_of_peak_on_this_cpu(tiny):
     assert peak > 1e8 and "measured matmul peak" in source
     metrics = flop_metrics(vmc, state, seconds, env, "float64")
     assert set(metrics) == set(FLOP_METRICS)
-    total = step_flop_parts(vmc, state).total  # the chains moved: another capacity
-    assert metrics["step_flops"] == pytest.approx(total)
-    assert total == pytest.approx(parts.total, rel=0.05)
+    moved = step_flop_parts(vmc, state)  # the chains moved: only the capacity changes
+    total = moved.total
+    assert metrics["step_flops"] == total
+    assert total == dataclasses.replace(parts,
+                                        local_energy_capacity=moved.local_energy_capacity).total
     assert metrics["achieved_flops_per_second"] == pytest.approx(total / seconds)
     assert 0 < metrics["fraction_of_peak"] <= 1
     unknown = flop_metrics(vmc, state, float("nan"), env, "float64")

@@ -61,7 +61,10 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize(("mode", "samples"), [("sample", 64), ("parameter", 1024)])
+@pytest.mark.parametrize(("mode", "samples"), [
+    ("sample", 64),
+    pytest.param("parameter", 1024, marks=pytest.mark.slow),  # 23 s: one mode by default
+])
 def test_sharded_step_equals_single_device_step(mode, samples):
     env = {**os.environ, "JAX_PLATFORMS": "cpu",
            "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}

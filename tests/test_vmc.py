@@ -25,6 +25,10 @@ OPTIMISATION = RunConfig(
     seed=0,
     eval_samples=2048,
 )
+
+# Tests that compile the cells of conftest.TINY_MATRIX share one xdist worker, so each
+# compilation is made once and then read from the persistent cache.
+pytestmark = pytest.mark.xdist_group("tiny-matrix")
 # Measured on the 2-core CPU: -0.70013(55), relative error 2.3e-3, from an energy near zero
 # (0.12 per site at step 0). The stated bound is 1%: a broken sampler, local energy or SR step
 # (a wrong sign or factor makes the energy climb or stall) fails it.
@@ -32,14 +36,17 @@ RELATIVE_ERROR_BOUND = 0.01
 
 
 def _tiny(**optimizer) -> RunConfig:
-    return dataclasses.replace(
-        OPTIMISATION,
+    """Two steps of the factored cell of ``conftest.TINY_MATRIX`` (so its compilations are
+    shared with the runner's and the CLI's tests through the persistent cache)."""
+    return RunConfig(
+        system=SystemConfig(L=4, J2=0.5),
+        model=ModelConfig(attention="factored", layers=1, d=4, heads=2, patch=2),
         sampler=SamplerConfig(n_samples=32),
         optimizer=OptimizerConfig(**{"steps": 2, **optimizer}),
-        eval_samples=64,
     )
 
 
+@pytest.mark.slow  # 200 optimisation steps: 41 s on the 2-core VM
 def test_short_run_reaches_a_few_percent_of_the_exact_energy():
     result = train(OPTIMISATION)
     exact = exact_energy_per_site(4, 0.0)
@@ -84,8 +91,8 @@ def test_step_is_deterministic_given_the_seed():
 
 
 def test_float32_runs_in_single_precision():
-    config = dataclasses.replace(_tiny(), model=dataclasses.replace(OPTIMISATION.model,
-                                                                    dtype="float32"))
+    config = _tiny()
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, dtype="float32"))
     result = train(config)
     leaves = jax.tree_util.tree_leaves(result.state.params)
     assert {leaf.dtype for leaf in leaves} == {jnp.dtype("float32")}

@@ -35,7 +35,8 @@ XLA counts a ``lax.cond`` or ``lax.switch`` as its costliest branch. For the SR 
 taken fallback (an eigen-decomposition, itself a library call) that adds a few n^2, negligible
 next to forming the n x n system. Counting every loop body once and every local-energy chunk at
 full capacity, the parts reproduce XLA's own count of the whole jitted step (to 0.02 % for the
-smoke cells; the tests allow 2 %): nothing the step computes is missed or counted twice.
+smoke cells, 0.03 % for the tests' tiny RBM; the tests allow 0.1 %): nothing the step computes is
+missed or counted twice.
 
 The device's peak, against which the achieved FLOP/s is set, comes from :mod:`suite.perf.peaks`.
 """
