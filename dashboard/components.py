@@ -68,7 +68,7 @@ def empty_results(results_dir: Path) -> html.Div:
                  "nqsbench run --matrix quick\n"
                  "nqsbench dashboard --results DIR   # if your results live elsewhere"),
         html.P(["Per-commit benchmarks come from ", html.Code("asv run"),
-                " (see the README's asv section)."]),
+                " (see docs/asv.md)."]),
     ])
 
 

@@ -28,10 +28,6 @@ from suite.cli import main
 from suite.report.records import FLOP_METRICS, read_record
 from suite.report.rows import load_runs
 
-# Tests that compile the cells of conftest.TINY_MATRIX share one xdist worker, so each
-# compilation is made once and then read from the persistent cache.
-pytestmark = pytest.mark.xdist_group("tiny-matrix")
-
 
 @pytest.fixture
 def tiny(tmp_path):

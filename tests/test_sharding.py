@@ -67,7 +67,7 @@ SCRIPT = textwrap.dedent("""
 ])
 def test_sharded_step_equals_single_device_step(mode, samples):
     env = {**os.environ, "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+           "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4"}
     done = subprocess.run([sys.executable, "-c", SCRIPT, mode, str(samples)], env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -30,7 +30,7 @@ def layout(**_query: Any) -> html.Div:
                 html.P(["No asv results in ", html.Code(str(data.results_dir / "asv")), "."]),
                 html.Pre("asv machine --yes\nasv run --python=same   # this checkout\n"
                          "asv run main~5..main    # a history of commits"),
-                html.P("See the README's asv section for the GPU and paper profiles."),
+                html.P("See docs/asv.md for the GPU and paper profiles."),
             ], element_id="empty-asv"),
         ])
     pairs = asv[["machine", "environment"]].drop_duplicates().sort_values(["machine", "environment"])

@@ -29,7 +29,7 @@ from suite.bench.train import StepCallback, train
 from suite.engine.sharding import is_writer
 from suite.engine.snapshots import attention_maps, snapshot_configurations
 from suite.errors import DivergenceError
-from suite.report.records import STATUS_COMPLETED, load_records, write_record
+from suite.report.records import RunRecord, load_records, write_record
 from suite.version import __version__
 
 CHECKPOINT_DIRECTORY = "checkpoints"
@@ -71,13 +71,13 @@ def cell_statuses(cells: list[Cell], results_dir: Path) -> list[CellStatus]:
     """The status of each cell in ``results_dir`` (unreadable records are ignored here)."""
     by_key: dict[tuple[str, str], list[tuple[Path, dict]]] = {}
     for path, record in load_records(results_dir).records:
-        key = (record.get("config_hash", ""), record["suite_version"])
+        key = (record.config_hash or "", record.suite_version)
         by_key.setdefault(key, []).append((path, record))
     statuses = []
     for cell in cells:
         matching = by_key.get((config_hash(cell.config), __version__), [])
         paths = tuple(path for path, _ in matching)
-        if any(record["status"] == STATUS_COMPLETED for _, record in matching):
+        if any(record.completed for _, record in matching):
             status = DONE
         elif matching:
             status = FAILED
@@ -194,7 +194,7 @@ def _flop_metrics(cell: Cell, vmc, result, env: dict) -> dict | None:
         return None
 
 
-def _write(results_dir: Path, record: dict) -> Path | None:
+def _write(results_dir: Path, record: RunRecord) -> Path | None:
     return write_record(results_dir, record) if is_writer() else None
 
 
