@@ -20,13 +20,13 @@ from suite.bench.matrix import Cell, settings_of
 from suite.bench.recording import completed_record, failed_record
 from suite.report.races import (
     COMPARISONS_DIRECTORY,
-    Comparison,
     EngineTiming,
     RaceRecord,
     comparison_record,
     comparison_row,
     comparison_table,
     load_comparisons,
+    race_result,
     write_comparison,
 )
 from suite.report.records import (
@@ -286,12 +286,13 @@ def test_a_missing_file_is_a_record_error(tmp_path):
         read_record(tmp_path / "absent.json")
 
 
-def _comparison() -> Comparison:
+def _comparison() -> RaceRecord:
     config = RunConfig(SystemConfig(L=4, J2=0.5), ModelConfig(attention="t5")).validate()
     ours = EngineTiming("nqsbench", "0.1.0", 0.2, [0.2, 0.21], [3.0], -0.49, 0.01, -0.495, 0.05)
     peer = EngineTiming("netket", "3.23.0", 0.4, [0.4, 0.41], [5.0], -0.48, 0.01, -0.494, 0.1)
-    return Comparison("c1", "t5 tiny", config.to_dict(), 2, 1, 321, ours, peer,
-                      {"use_ntk": True})
+    return race_result(cell_id="c1", label="t5 tiny", config=config.to_dict(), steps=2,
+                       warmup=1, n_parameters=321, ours=ours, peer=peer,
+                       peer_settings={"use_ntk": True})
 
 
 def test_a_race_record_round_trips_and_loads_into_the_race_table(tmp_path):

@@ -43,11 +43,12 @@ from suite.engine.precision import cast_parameters, with_dtype
 from suite.engine.sampler import propose_exchange
 from suite.engine.sr import choose_mode
 from suite.report.races import (
-    Comparison,
     EngineTiming,
+    RaceRecord,
     comparison_record,
     comparison_row,
     comparison_table,
+    race_result,
     write_comparison,
 )
 
@@ -162,7 +163,7 @@ def _exact_energy(vmc, params) -> float | None:
 
 
 def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, rounds: int = 2,
-                        cell_id: str = "", label: str = "") -> Comparison:
+                        cell_id: str = "", label: str = "") -> RaceRecord:
     """Race nqsbench against NetKet on one cell for ``steps`` timed steps.
 
     Args:
@@ -174,7 +175,8 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
         label: the matrix cell label, for the record.
 
     Returns:
-        :class:`Comparison`.
+        a :class:`~suite.report.races.RaceRecord` without provenance
+        (:func:`~suite.report.races.race_result`).
 
     Raises:
         PeerUnavailableError: NetKet is not installed.
@@ -269,9 +271,9 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
                 "n_discard_per_chain": sampler_config.discard_sweeps,
                 "sampler_dtype": (None if vmc.sampling_dtype is None
                                   else jnp.dtype(vmc.sampling_dtype).name)}
-    return Comparison(cell_id=cell_id, label=label, config=config.to_dict(), steps=steps,
-                      warmup=warmup, n_parameters=int(n_parameters), ours=ours, peer=peer,
-                      peer_settings=settings)
+    return race_result(cell_id=cell_id, label=label, config=config.to_dict(), steps=steps,
+                       warmup=warmup, n_parameters=int(n_parameters), ours=ours, peer=peer,
+                       peer_settings=settings)
 
 
 def _sampling_seconds(vmc, state, vstate, repeats: int = 5) -> tuple[float, float]:

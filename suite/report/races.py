@@ -1,8 +1,9 @@
 """Race records: one JSON file per race against a peer engine, read without JAX.
 
-A race (:func:`suite.perf.netket.compare_with_netket`) produces a :class:`Comparison`; its record,
-a :class:`RaceRecord` (``kind`` ``"peer-comparison"``), lives in ``<results>/compare/`` beside the
-run records of :mod:`suite.report.records`. It is one kind of the same record family: written the
+A race (:func:`suite.perf.netket.compare_with_netket`) produces a :class:`RaceRecord`
+(``kind`` ``"peer-comparison"``, made by :func:`race_result`); with its provenance
+(:func:`comparison_record`) it lives in ``<results>/compare/`` beside the run records of
+:mod:`suite.report.records`. It is one kind of the same record family: written the
 same way (atomically, never overwritten), read by the same :func:`~suite.report.records.read_record`
 with its own ``schema_version``.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -62,33 +63,10 @@ class EngineTiming(JsonObject):
     sampling_seconds: float | None = None
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """A race on one cell: both engines' timings and where each got to."""
-
-    cell_id: str
-    label: str
-    config: dict[str, Any]
-    steps: int
-    warmup: int
-    n_parameters: int
-    ours: EngineTiming
-    peer: EngineTiming
-    peer_settings: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ratio(self) -> float:
-        """Our seconds per step divided by the peer's (below 1: we are faster)."""
-        return self.ours.seconds_per_step / self.peer.seconds_per_step
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, with the ratio."""
-        return {**asdict(self), "ratio": self.ratio}
-
-
 @dataclass(frozen=True, kw_only=True)
 class RaceRecord(Record):
-    """A race against a peer engine on one cell (:func:`suite.report.races.comparison_record`)."""
+    """A race against a peer engine on one cell: :func:`race_result` makes one from a race,
+    :func:`comparison_record` adds where and when it ran."""
 
     KIND: ClassVar[str] = RACE_KIND
     _NESTED: ClassVar[dict[str, type]] = {"ours": EngineTiming, "peer": EngineTiming}
@@ -105,18 +83,28 @@ class RaceRecord(Record):
     ratio: float | None = None
 
 
+def race_result(*, cell_id: str, label: str, config: dict[str, Any], steps: int, warmup: int,
+                n_parameters: int, ours: EngineTiming, peer: EngineTiming,
+                peer_settings: dict[str, Any] | None = None) -> RaceRecord:
+    """What a race found on one cell, with the ratio ours / peer of the seconds per step (below
+    1: nqsbench is faster); the provenance is added by :func:`comparison_record`."""
+    return RaceRecord(schema_version=COMPARISON_SCHEMA_VERSION, cell_id=cell_id, label=label,
+                      config=config, steps=steps, warmup=warmup, n_parameters=n_parameters,
+                      ours=ours, peer=peer, peer_settings=dict(peer_settings or {}),
+                      ratio=ours.seconds_per_step / peer.seconds_per_step)
+
+
 register_kind(RaceRecord, COMPARISON_SCHEMA_VERSION,
               ("cell_id", "config", "steps", "warmup", "n_parameters", "ours", "peer"))
 
 COMPARISONS_DIRECTORY = "compare"
 
 
-def comparison_record(comparison: Comparison, environment: dict, git: dict,
+def comparison_record(race: RaceRecord, environment: dict, git: dict,
                       finished_at: str) -> RaceRecord:
-    """The record of a race, with the provenance of the machine it ran on."""
+    """The record of a race (:func:`race_result`), with the machine it ran on and when."""
     return RaceRecord.from_json(json.loads(json.dumps({
-        "schema_version": COMPARISON_SCHEMA_VERSION, "kind": RACE_KIND, **comparison.to_dict(),
-        "environment": environment, "git": git, "finished_at": finished_at})))
+        **race.to_json(), "environment": environment, "git": git, "finished_at": finished_at})))
 
 
 def write_comparison(results_dir: str | Path, record: RaceRecord | Mapping[str, Any]) -> Path:
