@@ -1,4 +1,4 @@
-"""Cost accounting: FLOPs of the forward pass and of a whole VMC step, and the device's peak.
+"""Cost accounting: FLOPs of the forward pass and of a whole VMC step, and the achieved fraction of peak.
 
 Counts are XLA's: ``jax.jit(fn).lower(...).compile().cost_analysis()["flops"]`` (a multiply-add
 is 2 FLOPs, every other arithmetic element operation 1; transcendental functions such as
