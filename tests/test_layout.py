@@ -47,3 +47,19 @@ def test_no_module_is_longer_than_about_400_lines():
     lengths = {str(path.relative_to(ROOT)): len(path.read_text().splitlines()) for path in sources}
     assert len(lengths) > 40
     assert {path: n for path, n in lengths.items() if n > 420} == {}
+
+
+def test_the_flat_layout_s_names_still_import_from_suite():
+    """Scripts written against ``from suite import train, RunConfig, ...`` keep working, and
+    ``import suite`` alone still loads no JAX."""
+    done = _run_without_jax("import suite\nassert suite.__version__\n"
+                            "print(sorted(m for m in sys.modules if m.startswith('suite')))")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['suite', 'suite.version']"
+    import suite
+    from suite.bench.train import train
+    from suite.engine.vmc import VMC
+
+    assert suite.train is train and suite.VMC is VMC
+    assert {name: getattr(suite, name).__name__ for name in suite._MOVED} == {
+        name: name for name in suite._MOVED}
