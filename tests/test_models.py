@@ -136,3 +136,44 @@ def test_float32_models_stay_single_precision():
     params = init_parameters(model, jax.random.key(0), 16, jnp.float32)
     assert {leaf.dtype for leaf in jax.tree_util.tree_leaves(params)} == {jnp.dtype("float32")}
     assert model.apply({"params": params}, _random_configs(2)).dtype == jnp.complex64
+
+
+@pytest.mark.parametrize("kind", ["t5", "decoupled"])
+@pytest.mark.parametrize(("qk_scale", "divisor"), [("embedding", 8), ("head", 4)])
+def test_queries_times_keys_are_divided_by_the_chosen_dimension(kind, qk_scale, divisor):
+    """Eqs. (4)-(5) of the paper divide q.k by sqrt(d), d the embedding dimension
+    (``qk_scale="embedding"``); ``"head"`` divides by sqrt(d/h). d = 8, h = 2 here."""
+    from suite.engine.models.attention import RelativePositionAttention
+
+    layer = RelativePositionAttention(kind, d=8, heads=2, side=2, qk_scale=qk_scale)
+    x = jax.random.normal(jax.random.key(0), (3, 4, 8))
+    params = layer.init(jax.random.key(1), x)["params"]
+    _, state = layer.apply({"params": params}, x, mutable=["intermediates"])
+    [weights] = state["intermediates"]["attention_weights"]
+
+    def project(name):
+        p = params[name]
+        return np.asarray(x @ p["kernel"] + p["bias"]).reshape(3, 4, 2, 4)  # (B, n, h, d/h)
+
+    logits = np.einsum("bihc,bjhc->bhij", project("query"), project("key")) / np.sqrt(divisor)
+    positional = np.asarray(params["positional"])[:, relative_position_index(2)][None]
+    if kind == "t5":
+        logits = logits + positional
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    expected /= expected.sum(-1, keepdims=True)
+    if kind == "decoupled":
+        expected = expected + positional
+    np.testing.assert_allclose(np.asarray(weights), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_the_paper_scale_reaches_the_model_and_leaves_parameters_alike():
+    head = build_model(ModelConfig(attention="t5", layers=1, d=8, heads=2), 4)
+    paper = build_model(ModelConfig(attention="t5", layers=1, d=8, heads=2,
+                                    qk_scale="embedding"), 4)
+    assert (head.qk_scale, paper.qk_scale) == ("head", "embedding")
+    params = init_parameters(head, jax.random.key(0), 16)
+    configs = jnp.asarray(np.where(np.random.default_rng(0).permutation(16) < 8, 1, -1)[None],
+                          jnp.int8)  # patches differ, so the scale of q.k matters
+    assert count_parameters(params) == count_parameters(init_parameters(paper, jax.random.key(0),
+                                                                        16))
+    assert head.apply({"params": params}, configs) != paper.apply({"params": params}, configs)

@@ -24,7 +24,7 @@ def build_model(config: ModelConfig, L: int) -> nn.Module:
     if config.model == "rbm":
         return RBM(alpha=config.alpha, dtype=dtype)
     return ViT(L=L, attention=config.attention, layers=config.layers, d=config.d,
-               heads=config.heads, patch=config.patch, dtype=dtype)
+               heads=config.heads, patch=config.patch, dtype=dtype, qk_scale=config.qk_scale)
 
 
 def build_vmc(config: RunConfig) -> VMC:

@@ -20,6 +20,7 @@ ATTENTIONS: tuple[str, ...] = ("t5", "decoupled", "factored")
 MODELS: tuple[str, ...] = ("vit", "rbm")
 DTYPES: tuple[str, ...] = ("float64", "float32")
 SR_MODES: tuple[str, ...] = ("auto", "sample", "parameter")
+QK_SCALES: tuple[str, ...] = ("head", "embedding")
 SCHEDULES: tuple[str, ...] = ("constant", "cosine", "exponential")
 DEFAULT_CHECKPOINT_SECONDS = 120.0
 """seconds between two checkpoints of a running cell (``nqsbench run --checkpoint-every``)"""
@@ -52,7 +53,7 @@ class SystemConfig:
         return self.L * self.L
 
 
-VIT_ONLY: tuple[str, ...] = ("attention", "layers", "d", "heads", "patch")
+VIT_ONLY: tuple[str, ...] = ("attention", "layers", "d", "heads", "patch", "qk_scale")
 """the model settings an RBM ignores (not validated when ``model='rbm'``)"""
 
 
@@ -77,6 +78,9 @@ class ModelConfig:
     patch: int = setting("patch", 2, "ViT linear patch size b (divides L)", constraint=POSITIVE)
     alpha: int = setting("alpha", 1, "RBM hidden units per site", constraint=POSITIVE)
     dtype: str = setting("dtype", "float64", "network precision", choices=DTYPES)
+    qk_scale: str = setting("qk_scale", "head", "queries x keys divided by sqrt of: the per-head "
+                            "dimension d/h, or the embedding dimension d (the paper's eqs. 4-5)",
+                            choices=QK_SCALES, before="head")
 
     def validate(self, L: int) -> ModelConfig:
         """Check every setting that applies to the model, then patch | L and heads | d."""

@@ -49,7 +49,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from suite.bench.config import SETTINGS, RunConfig
-from suite.bench.schema import Setting
+from suite.bench.schema import ALWAYS_HASHED, Setting
 from suite.errors import ConfigError
 
 BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "scaling", "race6")
@@ -120,12 +120,17 @@ def canonical_json(data: Any) -> str:
 def config_hash(config: RunConfig) -> str:
     """SHA-256 of the canonical JSON of the fully resolved configuration.
 
-    A sampler dtype that is unset or equal to the model's changes nothing, so it is left out:
-    such a cell keeps the id it had before the setting existed, and its records stay valid.
+    Settings added after records existed are left out at the value every configuration had
+    before them (``Setting.before``), and so is a sampler dtype that is unset or equal to the
+    model's (it changes nothing): such cells keep the ids they had, and their records stay valid.
     """
     data = config.to_dict()
     if data["sampler"].get("dtype") in (None, data["model"]["dtype"]):
         data["sampler"].pop("dtype", None)
+    for s in FIELDS.values():
+        section = data if s.section == "run" else data[s.section]
+        if s.before is not ALWAYS_HASHED and section.get(s.attribute) == s.before:
+            section.pop(s.attribute)
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 

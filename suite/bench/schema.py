@@ -31,6 +31,8 @@ NON_NEGATIVE = "non-negative"
 """constraint: the value must be >= 0"""
 
 _METADATA_KEY = "nqsbench.setting"
+ALWAYS_HASHED = object()
+"""``Setting.before``: the setting has always existed, so it is always part of a cell's id"""
 _KIND_NAMES = {int: "integer", float: "number", str: "string"}
 
 
@@ -57,6 +59,10 @@ class Setting:
     """:data:`POSITIVE`, :data:`NON_NEGATIVE` or ``None``"""
     aliases: tuple[str, ...] = ()
     """older spellings of the CLI flag, still accepted but not shown (e.g. ``--sweeps``)"""
+    before: Any = ALWAYS_HASHED
+    """for a setting added after records existed: the value every configuration had before it
+    (what a record without the key means). At that value it is left out of the cell id, so
+    cells and records from before keep their ids."""
     owner: type | None = dataclasses.field(default=None, compare=False, repr=False)
     """the configuration dataclass that holds the field"""
 
@@ -109,7 +115,8 @@ def _meets(value: Any, constraint: str | None) -> bool:
 
 
 def setting(name: str, default: Any, help: str, *, choices: Iterable[str] = (),
-            constraint: str | None = None, aliases: Iterable[str] = ()) -> Any:
+            constraint: str | None = None, aliases: Iterable[str] = (),
+            before: Any = ALWAYS_HASHED) -> Any:
     """Declare a configuration field as a setting (use as the field's default).
 
     Args:
@@ -119,9 +126,11 @@ def setting(name: str, default: Any, help: str, *, choices: Iterable[str] = (),
         choices: the allowed values of a string setting.
         constraint: :data:`POSITIVE` or :data:`NON_NEGATIVE` for numbers.
         aliases: older CLI spellings, accepted but hidden (e.g. ``"--sweeps"``).
+        before: for a setting added after records existed, the value configurations had
+            before it (:attr:`Setting.before`).
     """
     declared = {"name": name, "help": help, "choices": tuple(choices),
-                "constraint": constraint, "aliases": tuple(aliases)}
+                "constraint": constraint, "aliases": tuple(aliases), "before": before}
     return dataclasses.field(default=default, metadata={_METADATA_KEY: declared})
 
 
@@ -170,4 +179,4 @@ def check_settings(config: Any, settings: Mapping[str, Setting], skip: Iterable[
             s.check(getattr(config, s.attribute))
 
 
-__all__ = ["NON_NEGATIVE", "POSITIVE", "Setting", "check_settings", "collect", "setting"]
+__all__ = ["ALWAYS_HASHED", "NON_NEGATIVE", "POSITIVE", "Setting", "check_settings", "collect", "setting"]

@@ -23,6 +23,7 @@ import numpy as np
 from suite.engine.models.common import layer_options
 
 ATTENTION_KINDS = ("t5", "decoupled", "factored")
+QK_SCALES = ("head", "embedding")
 
 
 def relative_position_index(side: int) -> np.ndarray:
@@ -46,6 +47,8 @@ class RelativePositionAttention(nn.Module):
         heads: number of heads (must divide ``d``).
         side: patches per side of the lattice of patches (n = side**2 tokens).
         dtype: parameter and computation dtype.
+        qk_scale: queries times keys are divided by sqrt(d / heads) (``head``, the usual
+            transformer scale) or by sqrt(d) (``embedding``, the paper's eqs. 4 and 5).
     """
 
     kind: str
@@ -53,12 +56,15 @@ class RelativePositionAttention(nn.Module):
     heads: int
     side: int
     dtype: Any = jnp.float64
+    qk_scale: str = "head"
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         """Map tokens (B, n, d) to tokens (B, n, d)."""
         if self.kind not in ATTENTION_KINDS:
             raise ValueError(f"unknown attention {self.kind!r}; choose one of {ATTENTION_KINDS}")
+        if self.qk_scale not in QK_SCALES:
+            raise ValueError(f"unknown qk_scale {self.qk_scale!r}; choose one of {QK_SCALES}")
         batch, n, _ = x.shape
         d_head = self.d // self.heads
         dense = layer_options(self.dtype)[1]
@@ -75,7 +81,8 @@ class RelativePositionAttention(nn.Module):
             weights = position_matrix[None]
         else:
             queries, keys = project("query"), project("key")
-            logits = jnp.einsum("bihc,bjhc->bhij", queries, keys) / math.sqrt(d_head)
+            scale = math.sqrt(self.d if self.qk_scale == "embedding" else d_head)
+            logits = jnp.einsum("bihc,bjhc->bhij", queries, keys) / scale
             if self.kind == "t5":
                 weights = nn.softmax(logits + position_matrix[None], axis=-1)
             else:

@@ -33,12 +33,14 @@ class EncoderBlock(nn.Module):
     heads: int
     side: int
     dtype: Any = jnp.float64
+    qk_scale: str = "head"
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
         norm, dense = layer_options(self.dtype)
         x = x + RelativePositionAttention(
-            self.attention, self.d, self.heads, self.side, self.dtype, name="attention"
+            self.attention, self.d, self.heads, self.side, self.dtype, self.qk_scale,
+            name="attention"
         )(nn.LayerNorm(name="norm_attention", **norm)(x))
         y = nn.LayerNorm(name="norm_mlp", **norm)(x)
         y = nn.Dense(4 * self.d, name="mlp_hidden", **dense)(y)
@@ -72,6 +74,8 @@ class ViT(nn.Module):
         heads: number of attention heads h.
         patch: linear patch size b.
         dtype: parameter dtype (the output is complex of matching precision).
+        qk_scale: ``head`` (queries x keys / sqrt(d/h)) or ``embedding`` (/ sqrt(d), the
+            paper's eqs. 4-5); see :class:`~suite.engine.models.attention.RelativePositionAttention`.
     """
 
     L: int
@@ -81,6 +85,7 @@ class ViT(nn.Module):
     heads: int = 2
     patch: int = 2
     dtype: Any = jnp.float64
+    qk_scale: str = "head"
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
@@ -89,5 +94,5 @@ class ViT(nn.Module):
         side = self.L // self.patch
         for layer in range(self.layers):
             x = EncoderBlock(self.attention, self.d, self.heads, side, self.dtype,
-                             name=f"block_{layer}")(x)
+                             self.qk_scale, name=f"block_{layer}")(x)
         return OutputHead(self.d, self.dtype, name="head")(jnp.sum(x, axis=-2))
