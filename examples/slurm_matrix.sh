@@ -7,7 +7,7 @@
 # checkpoint (SLURM sends SIGTERM before the time limit; nqsbench saves and exits with 130).
 #
 #SBATCH --job-name=nqsbench-paper
-#SBATCH --array=0-11               # TASKS array tasks: 0 .. TASKS-1 (36 cells / 12 = 3 cells each)
+#SBATCH --array=0-5                # TASKS array tasks: 0 .. TASKS-1 (18 cells / 6 = 3 cells each)
 #SBATCH --nodes=1
 #SBATCH --ntasks-per-node=1        # one process per node; it uses every GPU of the node
 #SBATCH --gpus-per-node=1          # more GPUs per run: raise this (the samples are split over them)
@@ -17,9 +17,9 @@
 #SBATCH --output=logs/%x-%A_%a.out
 
 set -euo pipefail
-MATRIX=paper                       # or a TOML file of your own
+MATRIX=paper                       # or paper-extended, or a TOML file of your own
 RESULTS=/shared/nqsbench/results   # one directory for every task (a shared filesystem)
-TASKS=12                           # must equal the size of --array
+TASKS=6                            # must equal the size of --array
 
 source "$HOME/nqsbench/.venv/bin/activate"   # pip install -e . and "jax[cuda12]" in it
 mkdir -p logs "$RESULTS"

@@ -43,6 +43,9 @@ def test_benchmark_parameters_are_the_matrix_cells(monkeypatch, profile):
                if cells.cell_for(module.MATRIX, combo) is None]
     if profile == "quick":  # L=6 runs only at J2 = 0.5
         assert sorted(skipped) == sorted((a, 6, 0.0) for a in ("t5", "decoupled", "factored"))
+    elif profile == "paper":  # the paper ran L = 8 and 10 only with 4 layers at J2 = 0.5
+        assert len(skipped) == 18 and {(L, layers, J2) for _, L, layers, J2 in skipped} == {
+            (L, layers, J2) for L in (8, 10) for layers, J2 in ((1, 0.0), (1, 0.5), (4, 0.0))}
     else:
         assert not skipped
 

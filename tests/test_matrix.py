@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -117,13 +118,34 @@ def test_builtin_matrices_match_the_issue():
     assert {c.settings["L"] for c in smoke.cells} == {4}
     assert {c.settings["attention"] for c in smoke.cells} == {"t5", "decoupled", "factored"}
     assert {c.settings["J2"] for c in smoke.cells} == {0.0, 0.5}
-    paper = load_matrix("paper")
-    assert len(paper.cells) == 36
-    assert {(c.settings["d"], c.settings["heads"], c.settings["patch"]) for c in paper.cells} == {
-        (60, 10, 2)}
-    assert {c.settings["L"] for c in paper.cells} == {6, 8, 10}
-    assert {c.settings["layers"] for c in paper.cells} == {1, 4}
-    assert {c.settings["steps"] for c in paper.cells} == {5000}
+
+
+def _grid_point(cell) -> tuple:
+    return tuple(cell.settings[key] for key in ("attention", "L", "layers", "J2"))
+
+
+ATTENTIONS = ("t5", "decoupled", "factored")
+PAPER_CELLS = {  # Rende & Viteritti (2025): figure 2, then figure 3 and Table 1
+    *((a, 6, layers, J2) for a in ATTENTIONS for layers in (1, 4) for J2 in (0.0, 0.5)),
+    *((a, L, 4, 0.5) for a in ATTENTIONS for L in (8, 10)),
+}
+
+
+def test_the_paper_matrix_is_the_paper_s_18_cells_with_its_protocol():
+    paper, extended = load_matrix("paper"), load_matrix("paper-extended")
+    assert len(PAPER_CELLS) == 18
+    assert [_grid_point(c) for c in paper.cells] == sorted(
+        PAPER_CELLS, key=lambda p: (ATTENTIONS.index(p[0]), p[1], p[2], p[3]))
+    everything = set(itertools.product(ATTENTIONS, (6, 8, 10), (1, 4), (0.0, 0.5)))
+    assert {_grid_point(c) for c in extended.cells} == everything - PAPER_CELLS - {
+        p for p in everything if p[1] == 6}
+    assert len(extended.cells) == 18
+    protocol = {"d": 60, "heads": 10, "patch": 2, "qk_scale": "embedding", "steps": 5000,
+                "samples": 4096, "chains": None, "sweeps_per_sample": 1, "discard_sweeps": 0,
+                "learning_rate": 0.0075, "learning_rate_schedule": "constant",
+                "diag_shift": 1e-4, "diag_shift_schedule": "constant"}
+    for cell in (*paper.cells, *extended.cells):
+        assert {key: cell.settings[key] for key in protocol} == protocol
 
 
 def test_shards_cover_every_cell_exactly_once():
@@ -132,7 +154,7 @@ def test_shards_cover_every_cell_exactly_once():
     ids = [c.id for shard in shards for c in shard]
     assert sorted(ids) == sorted(c.id for c in matrix.cells)
     assert len(set(ids)) == len(ids)
-    assert [len(s) for s in shards] == [12, 12, 12]
+    assert [len(s) for s in shards] == [6, 6, 6]
 
 
 def test_only_filters_by_typed_values():

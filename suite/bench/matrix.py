@@ -52,7 +52,7 @@ from suite.bench.config import SETTINGS, RunConfig
 from suite.bench.schema import ALWAYS_HASHED, Setting
 from suite.errors import ConfigError
 
-BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "scaling", "race6")
+BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "paper-extended", "scaling", "race6")
 DEFAULT_MATRIX = "smoke"
 
 
