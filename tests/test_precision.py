@@ -100,7 +100,7 @@ def test_mixed_precision_step_and_evaluation_record_the_bound(engines):
     vmc, _, state = engines
     state, info = jax.jit(vmc.step)(state)
     assert np.isfinite(float(info.energy))
-    stats, _, bias = jax.jit(lambda s: vmc.evaluate(s, 1))(state)
+    stats, _, bias, _ = jax.jit(lambda s: vmc.evaluate(s, 1))(state)
     assert 0 < float(bias) < 1e-3 * float(stats.error)
 
 

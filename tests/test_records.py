@@ -165,7 +165,8 @@ def test_concurrent_writers_never_clobber_each_other(tmp_path):
 def _result(steps: int = 300) -> SimpleNamespace:
     """What :func:`suite.bench.train.train` returns, as far as a record reads it."""
     evaluation = SimpleNamespace(energy=-0.5, error=2e-3, variance=0.4, tau_corr=1.5,
-                                 acceptance=0.25, n_samples=1024, sampling_bias_bound=1e-6)
+                                 acceptance=0.25, n_samples=1024, sampling_bias_bound=1e-6,
+                                 r_hat=1.002)
     rng = np.random.default_rng(0)
     trace = {"energy": -0.5 + rng.random(steps) * 1e-2, "error": np.full(steps, 1e-3),
              "acceptance": np.full(steps, 0.3), "seconds": np.full(steps, 0.1)}

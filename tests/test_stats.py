@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from suite.engine.stats import chain_statistics
+from suite.engine.stats import chain_statistics, split_r_hat
 
 
 def _ar1(rho: float, n_chains: int, length: int, seed: int = 0) -> np.ndarray:
@@ -40,3 +40,29 @@ def test_short_chains_use_batch_means_over_chains():
     assert float(stats.error) == pytest.approx(expected, rel=1e-10)
     naive = values.std() / np.sqrt(values.size)
     assert float(stats.error) > 2 * naive  # correlation inflates the error bar
+
+
+def _split_r_hat_by_hand(values: np.ndarray) -> float:
+    """Gelman et al., BDA3 section 11.4, on chains split in halves (written out in numpy)."""
+    n = values.shape[1] // 2
+    halves = np.concatenate([values[:, :n], values[:, n:2 * n]])
+    within = np.mean([np.var(chain, ddof=1) for chain in halves])
+    between = n * np.var([chain.mean() for chain in halves], ddof=1)
+    return float(np.sqrt(((n - 1) / n * within + between / n) / within))
+
+
+@pytest.mark.parametrize("shape", [(8, 4), (16, 7), (64, 100)])
+def test_split_r_hat_is_the_textbook_formula(shape):
+    values = _ar1(0.5, *shape, seed=3)
+    assert float(split_r_hat(jnp.asarray(values))) == pytest.approx(
+        _split_r_hat_by_hand(values), rel=1e-12)
+
+
+def test_split_r_hat_sees_chains_that_disagree_and_is_undefined_when_too_short():
+    same = _ar1(0.0, 64, 100, seed=4)  # independent samples of one distribution
+    assert abs(float(split_r_hat(jnp.asarray(same))) - 1) < 0.01
+    drifting = same + np.linspace(0, 4, 100)[None]  # each chain's two halves disagree
+    assert float(split_r_hat(jnp.asarray(drifting))) > 1.2
+    offset = same + np.arange(64)[:, None] / 16  # chains centred apart
+    assert float(split_r_hat(jnp.asarray(offset))) > 1.5
+    assert np.isnan(float(split_r_hat(jnp.asarray(same[:, :3]))))

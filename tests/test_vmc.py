@@ -154,3 +154,17 @@ def test_xla_optimisation_level_0_changes_results_only_by_rounding(tmp_path):
         outputs[name] = np.load(path)
     assert len(outputs["default"]) == 2 * 12870 + 1
     np.testing.assert_allclose(outputs["level0"], outputs["default"], rtol=1e-13, atol=1e-13)
+
+
+def test_the_evaluation_reports_the_split_r_hat_of_its_local_energies():
+    from suite.engine.stats import split_r_hat
+
+    vmc = build_vmc(_tiny())
+    state = vmc.init(jax.random.key(0))
+    stats, _, _, r_hat = jax.jit(lambda s: vmc.evaluate(s, 4))(state)
+    samples, _ = vmc.sample(state.params, state.sampler, jax.random.fold_in(state.key, 0x5EED), 4)
+    e_loc = vmc.estimate(state.params, samples).local_energies
+    assert samples.configs.shape[:2] == (32, 4)
+    assert float(r_hat) == pytest.approx(float(split_r_hat(jnp.real(e_loc).reshape(32, 4))),
+                                         rel=1e-12)
+    assert np.isnan(float(jax.jit(lambda s: vmc.evaluate(s, 3))(state)[3]))  # too short

@@ -85,6 +85,7 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         "energy_per_site": evaluation.energy,
         "energy_error": evaluation.error,
         "sampling_bias_bound": evaluation.sampling_bias_bound,
+        "r_hat": _finite_or_none(evaluation.r_hat),
         "energy_variance": evaluation.variance,
         "tau_corr": evaluation.tau_corr,
         "acceptance": evaluation.acceptance,

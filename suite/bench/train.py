@@ -49,6 +49,8 @@ class Evaluation:
     n_samples: int
     sampling_bias_bound: float = 0.0
     """bound on the energy bias from sampling in another precision, per site (``suite.engine.precision``)"""
+    r_hat: float = math.nan
+    """split-R-hat of the local energies over the chains (NaN with fewer than 4 samples each)"""
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,12 @@ def evaluate(vmc: VMC, state: VMCState, n_samples: int) -> Evaluation:
     """Energy statistics of ``state`` from ``n_samples`` fresh samples (a multiple of chains)."""
     per_chain = n_samples // vmc.sampler.n_chains
     run = jax.jit(lambda s: vmc.evaluate(s, per_chain))
-    stats, acceptance, bias = jax.device_get(run(state))
+    stats, acceptance, bias, r_hat = jax.device_get(run(state))
     stats = Stats(*(float(x) for x in stats))
     n = vmc.n_sites
     return Evaluation(stats.mean / n, stats.error / n, stats.variance, stats.tau_corr,
-                      float(acceptance), per_chain * vmc.sampler.n_chains, float(bias) / n)
+                      float(acceptance), per_chain * vmc.sampler.n_chains, float(bias) / n,
+                      float(r_hat))
 
 
 def train(config: RunConfig, on_step: StepCallback | None = None,

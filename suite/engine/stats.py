@@ -9,7 +9,7 @@ the error of the mean accounts for the correlation along each chain:
   function with Sokal's automatic window (W >= 5 tau_int), error = sqrt(2 tau_int var / M).
 
 ``tau_corr`` is reported so that error**2 = var (1 + 2 tau_corr) / M; it is 0 for independent
-samples.
+samples. :func:`split_r_hat` is the Gelman-Rubin convergence diagnostic over the chains.
 """
 
 from __future__ import annotations
@@ -66,3 +66,27 @@ def chain_statistics(values: jax.Array) -> Stats:
         error_sq = 2.0 * _integrated_autocorrelation_time(values) * naive_error_sq
     tau_corr = jnp.where(naive_error_sq > 0, 0.5 * (error_sq / naive_error_sq - 1.0), 0.0)
     return Stats(mean, jnp.sqrt(error_sq), variance, tau_corr)
+
+
+SPLIT_R_HAT_MIN_LENGTH = 4
+"""samples per chain below which split-R-hat is undefined (each half needs two)"""
+
+
+def split_r_hat(values: jax.Array) -> jax.Array:
+    """Split-R-hat of real samples shaped (n_chains, samples_per_chain); NaN if undefined.
+
+    Each chain is split into halves (the last sample of an odd chain is dropped), giving m
+    chains of n samples; with W the mean within-chain variance and B / n the variance of the
+    chain means (both unbiased), R-hat = sqrt(((n - 1) / n W + B / n) / W) (Gelman et al.,
+    Bayesian Data Analysis, 3rd ed., section 11.4; Vehtari et al., arXiv:1903.08008, without
+    the rank normalisation). It is 1 for chains that sample the same distribution and grows
+    when they disagree; NaN with fewer than :data:`SPLIT_R_HAT_MIN_LENGTH` samples per chain.
+    """
+    n_chains, per_chain = values.shape
+    if per_chain < SPLIT_R_HAT_MIN_LENGTH:
+        return jnp.asarray(jnp.nan, dtype=values.dtype)
+    n = per_chain // 2
+    halves = values[:, : 2 * n].reshape(2 * n_chains, n)
+    within = jnp.mean(jnp.var(halves, axis=1, ddof=1))
+    between_over_n = jnp.var(jnp.mean(halves, axis=1), ddof=1)
+    return jnp.sqrt(((n - 1) / n * within + between_over_n) / within)

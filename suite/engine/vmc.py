@@ -22,7 +22,7 @@ from suite.engine.precision import cast_parameters, energy_bias_bound, log_psi_s
 from suite.engine.sampler import MetropolisExchange, SamplerState, Samples
 from suite.engine.sharding import constrain_samples
 from suite.engine.sr import SRSolution, sr_direction
-from suite.engine.stats import Stats, chain_statistics
+from suite.engine.stats import Stats, chain_statistics, split_r_hat
 
 
 class VMCState(NamedTuple):
@@ -69,6 +69,8 @@ class Estimate(NamedTuple):
     """statistics of Re E_loc over the chains (total-energy units)"""
     sampling_bias_bound: jax.Array
     """bound on the energy bias of sampling in ``sampling_dtype`` (0 when it is the model's)"""
+    r_hat: jax.Array
+    """split-R-hat of Re E_loc over the chains (NaN with fewer than 4 samples per chain)"""
 
 
 def make_schedule(kind: str, initial: float, final: float | None, steps: int) -> optax.Schedule:
@@ -195,7 +197,8 @@ class VMC:
         e_loc = constrain_samples(self.local_energies(params, configs, log_psi), self.mesh)
         stats = chain_statistics(jnp.real(e_loc).reshape(n_chains, per_chain))
         bias = energy_bias_bound(log_psi_spread(sampled_log_psi, log_psi), e_loc)
-        return Estimate(configs, log_psi, e_loc, stats, bias)
+        r_hat = split_r_hat(jnp.real(e_loc).reshape(n_chains, per_chain))
+        return Estimate(configs, log_psi, e_loc, stats, bias, r_hat)
 
     def update(self, params, opt_state, step: jax.Array, jacobian: jax.Array,
                local_energies: jax.Array, sr_mode: str | None = None) -> tuple[Any, Any, SRSolution]:
@@ -228,18 +231,21 @@ class VMC:
         return VMCState(params, opt_state, chains, key, state.step + 1), info
 
     def evaluate(self, state: VMCState, samples_per_chain: int
-                 ) -> tuple[Stats, jax.Array, jax.Array]:
+                 ) -> tuple[Stats, jax.Array, jax.Array, jax.Array]:
         """Energy statistics (total-energy units) from a fresh batch of samples, no update.
 
         Returns:
-            ``(stats, acceptance, sampling_bias_bound)``: the last is the bound of
+            ``(stats, acceptance, sampling_bias_bound, r_hat)``: the bound of
             :mod:`suite.engine.precision` on the energy bias of sampling in ``sampling_dtype``
-            (total-energy units; exactly 0 when the chain runs in the model's precision).
+            (total-energy units; exactly 0 when the chain runs in the model's precision), and
+            the split-R-hat of the local energies over the chains
+            (:func:`suite.engine.stats.split_r_hat`).
         """
         key = jax.random.fold_in(state.key, 0x5EED)
         samples, _ = self.sample(state.params, state.sampler, key, samples_per_chain)
         estimate = self.estimate(state.params, samples)
-        return estimate.stats, samples.acceptance, estimate.sampling_bias_bound
+        return (estimate.stats, samples.acceptance, estimate.sampling_bias_bound,
+                estimate.r_hat)
 
 
 def _as_schedule(value: float | optax.Schedule) -> optax.Schedule:

@@ -78,6 +78,9 @@ class RunMetrics(JsonObject):
     energy_per_site: float | None = None
     energy_error: float | None = None
     sampling_bias_bound: float | None = None
+    r_hat: float | None = None
+    """split-R-hat of the evaluation's local energies over the chains (``None``: undefined, or a
+    record from before it was measured)"""
     energy_variance: float | None = None
     tau_corr: float | None = None
     acceptance: float | None = None

@@ -43,6 +43,7 @@ def run_row(path: Path, record: RunRecord) -> dict[str, Any]:
         "energy": metrics.energy_per_site,
         "energy_error": metrics.energy_error,
         "sampling_bias_bound": metrics.sampling_bias_bound,
+        "r_hat": metrics.r_hat,
         "energy_variance": metrics.energy_variance,
         "v_score": metrics.v_score,
         "relative_error": metrics.relative_error,
