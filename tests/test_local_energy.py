@@ -68,3 +68,32 @@ def test_each_configuration_matches_the_sparse_hamiltonian(J2, pick, fraction, h
     e_loc = hamiltonian.local_energies(log_psi, configs, log_psi(configs), chunk_size=64 * 97)
     np.testing.assert_allclose(np.asarray(e_loc), h_psi[index] / psi[index], rtol=1e-10,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["t5", "rbm"])
+def test_var_h_is_the_variance_of_the_complex_local_energy(name, hamiltonian_4x4):
+    """<H^2> - <H>^2 from the sparse Hamiltonian equals the |psi|^2-weighted variance of the
+    complex local energy, not of its real part; the estimator computes the former."""
+    from suite.engine.exact import sparse_hamiltonian, sz0_basis
+    from suite.engine.stats import local_energy_statistics
+
+    hamiltonian = hamiltonian_4x4[0.5]
+    model, params = random_model(name)
+    log_psi = log_psi_of(model, params)
+    exact = exact_expectation(log_psi, hamiltonian)
+    configs = jnp.asarray(exact.configurations)
+    e_loc = np.asarray(hamiltonian.local_energies(log_psi, configs, log_psi(configs), 4096))
+    psi = np.exp(np.asarray(log_psi(configs), dtype=np.complex128))
+    h_psi = sparse_hamiltonian(hamiltonian, sz0_basis(16)) @ psi
+    norm = np.vdot(psi, psi).real
+    var_h = np.vdot(h_psi, h_psi).real / norm - (np.vdot(psi, h_psi).real / norm) ** 2
+    p = exact.probabilities
+    weighted = np.sum(p * np.abs(e_loc - np.sum(p * e_loc)) ** 2)
+    real_part_only = np.sum(p * (e_loc.real - np.sum(p * e_loc.real)) ** 2)
+    assert weighted == pytest.approx(var_h, rel=1e-9)
+    assert real_part_only < 0.99 * var_h  # the imaginary parts carry a visible share
+    sample = e_loc[:1024].reshape(64, 16)  # the estimator on (chains, samples per chain)
+    stats = local_energy_statistics(jnp.asarray(sample))
+    assert float(stats.variance) == pytest.approx(
+        np.mean(np.abs(sample - sample.mean()) ** 2), rel=1e-12)
+    assert float(stats.mean) == pytest.approx(sample.real.mean(), rel=1e-12)

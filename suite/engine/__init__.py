@@ -17,7 +17,7 @@ from suite.engine.lattice import SquareLattice  # noqa: E402
 from suite.engine.models import RBM, ViT, count_parameters, init_parameters  # noqa: E402
 from suite.engine.sampler import MetropolisExchange  # noqa: E402
 from suite.engine.sr import sr_direction  # noqa: E402
-from suite.engine.stats import chain_statistics  # noqa: E402
+from suite.engine.stats import chain_statistics, local_energy_statistics  # noqa: E402
 from suite.engine.vmc import VMC, StepInfo, VMCState, make_schedule  # noqa: E402
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "VMCState",
     "ViT",
     "chain_statistics",
+    "local_energy_statistics",
     "count_parameters",
     "exact_energy_per_site",
     "exact_expectation",

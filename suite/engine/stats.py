@@ -73,6 +73,21 @@ def chain_statistics(values: jax.Array) -> Stats:
     return Stats(mean, jnp.sqrt(error_sq), variance, tau_corr)
 
 
+def local_energy_statistics(local_energies: jax.Array) -> Stats:
+    """Statistics of complex local energies shaped (n_chains, samples_per_chain).
+
+    The energy is the real part of their mean, with the error bar and autocorrelation time of
+    the real parts (:func:`chain_statistics`). The variance is Var(H) =
+    <|E_loc - <E_loc>|^2>, of the complex values: <H^2> = sum_s p(s) |E_loc(s)|^2 exactly, so the
+    imaginary parts count: the real parts alone give 41-62 % less on the random 4x4 states of
+    ``tests/test_local_energy.py``, and 7.4 % less on a trained one (measured in issue 15).
+    """
+    stats = chain_statistics(jnp.real(local_energies))
+    deviation = local_energies - jnp.mean(local_energies)
+    variance = jnp.mean(jnp.real(deviation * jnp.conj(deviation)))
+    return stats._replace(variance=variance)
+
+
 SPLIT_R_HAT_MIN_LENGTH = 4
 """samples per chain below which split-R-hat is undefined (each half needs two)"""
 

@@ -22,7 +22,7 @@ from suite.engine.precision import cast_parameters, energy_bias_bound, log_psi_s
 from suite.engine.sampler import MetropolisExchange, SamplerState, Samples
 from suite.engine.sharding import constrain_samples
 from suite.engine.sr import SRSolution, sr_direction
-from suite.engine.stats import Stats, chain_statistics, split_r_hat
+from suite.engine.stats import Stats, local_energy_statistics, split_r_hat
 
 
 class VMCState(NamedTuple):
@@ -41,7 +41,7 @@ class StepInfo(NamedTuple):
     Attributes:
         energy: energy per site (mean of Re E_loc / N).
         error: its autocorrelation-aware error bar.
-        variance: variance of the local energy (total-energy units: Var(H)).
+        variance: Var(H), the variance of the complex local energy (total-energy units).
         tau_corr: autocorrelation time estimate (0 for independent samples).
         acceptance: Metropolis acceptance rate while sampling.
         sr_fallback: True if the SR solve fell back to the eigen-decomposition solver.
@@ -66,7 +66,7 @@ class Estimate(NamedTuple):
     local_energies: jax.Array
     """(M,) complex local energies"""
     stats: Stats
-    """statistics of Re E_loc over the chains (total-energy units)"""
+    """energy statistics over the chains (total-energy units; :func:`local_energy_statistics`)"""
     sampling_bias_bound: jax.Array
     """bound on the energy bias of sampling in ``sampling_dtype`` (0 when it is the model's)"""
     r_hat: jax.Array
@@ -195,7 +195,7 @@ class VMC:
         log_psi = constrain_samples(self.model_log_psi(params, configs, sampled_log_psi),
                                     self.mesh)
         e_loc = constrain_samples(self.local_energies(params, configs, log_psi), self.mesh)
-        stats = chain_statistics(jnp.real(e_loc).reshape(n_chains, per_chain))
+        stats = local_energy_statistics(e_loc.reshape(n_chains, per_chain))
         bias = energy_bias_bound(log_psi_spread(sampled_log_psi, log_psi), e_loc)
         r_hat = split_r_hat(jnp.real(e_loc).reshape(n_chains, per_chain))
         return Estimate(configs, log_psi, e_loc, stats, bias, r_hat)

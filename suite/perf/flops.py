@@ -57,7 +57,7 @@ import numpy as np
 from suite.engine.hamiltonian import J1J2Hamiltonian, packing_capacities
 from suite.engine.sampler import MetropolisExchange, SamplerState
 from suite.engine.sr import choose_mode
-from suite.engine.stats import chain_statistics
+from suite.engine.stats import local_energy_statistics
 from suite.engine.vmc import VMC, VMCState
 from suite.perf.peaks import device_peak_flops
 
@@ -274,7 +274,7 @@ def _count_step(vmc: VMC, state: VMCState) -> StepFlops:
     mode = choose_mode(vmc.sr_mode, n_samples, n_parameters)
 
     def solve_and_update(p, opt_state, step, jacobian, e_loc):
-        stats = chain_statistics(jnp.real(e_loc).reshape(chains, per_chain))
+        stats = local_energy_statistics(e_loc.reshape(chains, per_chain))
         params, opt_state, _ = vmc.update(p, opt_state, step, jacobian, e_loc, mode)
         return params, opt_state, stats
 
