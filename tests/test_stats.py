@@ -72,6 +72,7 @@ def test_split_r_hat_sees_chains_that_disagree_and_is_undefined_when_too_short()
 @pytest.mark.parametrize(("rho", "n_chains", "length"), [
     (0.5, 2048, 1),   # one sample per chain: independent
     (0.9, 64, 8),     # a few samples per chain: batch means over the chains
+    (0.0, 64, 8),     # ...of independent samples (the naive error is the floor)
     (0.9, 16, 256),   # long chains: tau_int with Sokal's window (tau = 9.5)
     (0.9, 8, 128),    # ...shorter (centring each chain on its own mean gave 0.81)
     (0.95, 8, 256),   # ...tau = 19.5 (0.81 before)
@@ -86,3 +87,14 @@ def test_error_bars_match_the_true_spread_of_the_mean_of_ar1_chains(rho, n_chain
     reported = np.asarray(jax.jit(jax.vmap(chain_statistics))(jnp.asarray(data)).error)
     true_spread = data.mean(axis=(1, 2)).std(ddof=1)
     assert np.sqrt(np.mean(reported**2)) == pytest.approx(true_spread, rel=0.15)
+
+
+def test_tau_corr_is_never_negative():
+    """Batch means of independent samples scatter around the naive error; the estimator keeps
+    the naive error as its floor, so tau_corr >= 0 (it came out negative before)."""
+    data = np.stack([_ar1(0.0, 64, 8, seed=2000 + r) for r in range(200)])
+    stats = jax.jit(jax.vmap(chain_statistics))(jnp.asarray(data))
+    naive = data.std(axis=(1, 2)) / np.sqrt(64 * 8)
+    assert float(np.min(stats.tau_corr)) == 0.0
+    assert np.all(np.asarray(stats.error) >= naive * (1 - 1e-12))
+    assert np.mean(np.asarray(stats.tau_corr) == 0.0) > 0.3  # the floor is often reached

@@ -9,7 +9,8 @@ the error of the mean accounts for the correlation along each chain:
   function with Sokal's automatic window (W >= 5 tau_int), error = sqrt(2 tau_int var / M).
 
 ``tau_corr`` is reported so that error**2 = var (1 + 2 tau_corr) / M; it is 0 for independent
-samples. :func:`split_r_hat` is the Gelman-Rubin convergence diagnostic over the chains.
+samples and never negative (an estimate below the independent-sample error is clipped to it).
+:func:`split_r_hat` is the Gelman-Rubin convergence diagnostic over the chains.
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ def chain_statistics(values: jax.Array) -> Stats:
     if per_chain == 1:
         error_sq = naive_error_sq
     elif per_chain < LONG_CHAIN and n_chains > 1:
-        error_sq = jnp.var(jnp.mean(values, axis=1), ddof=1) / n_chains
+        # batch means over the chains; below the independent-sample error it is noise (Markov
+        # chains are positively correlated), so the naive error is its floor and tau_corr >= 0
+        error_sq = jnp.maximum(jnp.var(jnp.mean(values, axis=1), ddof=1) / n_chains,
+                               naive_error_sq)
     else:
         error_sq = 2.0 * _integrated_autocorrelation_time(values) * naive_error_sq
     tau_corr = jnp.where(naive_error_sq > 0, 0.5 * (error_sq / naive_error_sq - 1.0), 0.0)
