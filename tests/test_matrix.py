@@ -17,7 +17,6 @@ from suite.bench.config import RunConfig
 from suite.bench.matrix import (
     BUILTIN_MATRICES,
     MatrixError,
-    config_from_settings,
     load_matrix,
     parse_filters,
     parse_matrix,
@@ -165,8 +164,8 @@ def test_only_filters_by_typed_values():
 
 
 def test_explicit_defaults_resolve_to_the_same_configuration():
-    assert config_from_settings({"L": 4}) == RunConfig()
-    assert config_from_settings({"samples": 1024, "discard_sweeps": 5}) == RunConfig()
+    assert RunConfig.from_settings({"L": 4}) == RunConfig()
+    assert RunConfig.from_settings({"samples": 1024, "discard_sweeps": 5}) == RunConfig()
 
 
 @pytest.mark.parametrize(("text", "key", "hint"), [

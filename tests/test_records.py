@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from suite.bench.config import ModelConfig, RunConfig, SystemConfig
-from suite.bench.matrix import Cell, settings_of
+from suite.bench.matrix import Cell
 from suite.bench.recording import completed_record, failed_record
 from suite.report.races import (
     COMPARISONS_DIRECTORY,
@@ -52,7 +52,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _cell(attention: str = "factored") -> Cell:
     config = RunConfig(SystemConfig(L=4, J2=0.5), ModelConfig(attention=attention)).validate()
-    return Cell(config, settings_of(config), ("attention",))
+    return Cell(config, config.settings(), ("attention",))
 
 
 def _record(attention: str = "factored",

@@ -59,7 +59,7 @@ def update(run_id: str | None, stage: str, configuration: int | None):
     of every run on the same lattice and coupling."""
     data = components.current_data()
     record = read_run(data, run_id)
-    attention = (record or {}).get("attention")
+    attention = None if record is None else record.attention
     if not attention:
         message = f"Run {run_id!r} has no attention snapshots."
         return (figures.message_figure(message), message, [],
@@ -73,7 +73,7 @@ def update(run_id: str | None, stage: str, configuration: int | None):
     initial, final = (input_dependence(np.asarray(attention[s])) for s in ("initial", "final"))
     text = (f"Input dependence: {figures.format_dependence(initial)} at initialisation, "
             f"{figures.format_dependence(final)} after training (0: the same map for every input).")
-    config = record["config"]
+    config = record.config
     summary = attention_summary(data)
     same_system = summary[components.in_system(summary, config["system"]["L"],
                                                config["system"]["J2"])]

@@ -134,22 +134,13 @@ def config_hash(config: RunConfig) -> str:
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
-def settings_of(config: RunConfig) -> dict[str, Any]:
-    """The flat key -> value view of a configuration (the inverse of :func:`config_from_settings`)."""
-    return config.settings()
-
-
-def config_from_settings(settings: dict[str, Any]) -> RunConfig:
-    """A :class:`RunConfig` from flat keys; unset keys keep the dataclass defaults."""
-    return RunConfig.from_settings(settings)
-
 
 def with_setting(cell: Cell, key: str, value: Any) -> Cell:
     """``cell`` with one more setting (validated), shown in its label; the id follows the config."""
     settings = {**cell.settings, key: coerce_value("--" + key.replace("_", "-"), key, value)}
-    config = config_from_settings(settings).validate()
+    config = RunConfig.from_settings(settings).validate()
     axes = cell.axes if key in cell.axes else (*cell.axes, key)
-    return Cell(config=config, settings=settings_of(config), axes=axes)
+    return Cell(config=config, settings=config.settings(), axes=axes)
 
 
 def _matches(settings: dict[str, Any], where: dict[str, Any]) -> bool:
@@ -241,12 +232,12 @@ def parse_matrix(data: dict[str, Any], source: str) -> Matrix:
             if _matches(settings, when):
                 settings = {**settings, **changes}
         try:
-            config = config_from_settings(settings).validate()
+            config = RunConfig.from_settings(settings).validate()
         except ConfigError as error:
             label = " ".join(f"{k}={v}" for k, v in chosen.items())
             raise MatrixError(source, error.field, f"invalid in cell {label}: {error.message}"
                               ) from None
-        cell = Cell(config, settings_of(config), tuple(axes))
+        cell = Cell(config, config.settings(), tuple(axes))
         if cell.id in seen:
             raise MatrixError(source, "axes", f"cells {seen[cell.id]!r} and {cell.label!r} resolve "
                                               "to the same configuration; remove one")
@@ -317,11 +308,9 @@ __all__ = [
     "Matrix",
     "MatrixError",
     "canonical_json",
-    "config_from_settings",
     "config_hash",
     "load_matrix",
     "parse_filters",
     "parse_matrix",
     "parse_shard",
-    "settings_of",
 ]

@@ -101,7 +101,7 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
     """Optimise the configured model, then evaluate it with ``config.evaluation_samples`` samples.
 
     Args:
-        config: the run; validated here.
+        config: the run; validated here unless ``vmc`` is given (built from it, so validated).
         on_step: called after every step with ``(step, info, seconds)`` (e.g. a progress bar).
         resume: continue from this checkpoint instead of a fresh initialisation; its trace is
             kept, so the result is that of the run that was never interrupted.

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from suite.report.records import STATUS_COMPLETED, RecordError, read_record
+from suite.report.records import STATUS_COMPLETED, RecordError, RunRecord, read_record
 from suite.report.references import find_reference, load_published
 from suite.report.tables import ATTENTION_NAMES
 
@@ -53,7 +53,7 @@ def attention_summary(runs: pd.DataFrame) -> pd.DataFrame:
             record = read_record(Path(row["path"]))
         except RecordError:
             continue
-        attention = record.get("attention")
+        attention = record.attention if isinstance(record, RunRecord) else None
         if not attention:
             continue
         rows.append({

@@ -33,7 +33,6 @@ RUN_KIND = "run"
 RACE_KIND = "peer-comparison"
 SCHEMA_VERSION = 1
 """the version of run records this code writes"""
-KNOWN_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
 RUNS_DIRECTORY = "runs"
 
 FLOP_METRICS: tuple[str, ...] = ("forward_flops_per_sample", "step_flops",

@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 
 from suite.bench.config import RunConfig
-from suite.bench.matrix import settings_of
 from suite.report.records import (
     SCHEMA_VERSION,
     STATUS_FAILED,
@@ -28,7 +27,7 @@ def run_row(path: Path, record: RunRecord) -> dict[str, Any]:
         RecordError: the record's configuration cannot be read by this version.
     """
     try:
-        settings = settings_of(RunConfig.from_dict(record.config))
+        settings = RunConfig.from_dict(record.config).settings()
     except (KeyError, TypeError, AttributeError) as error:
         raise RecordError(path, f"has a configuration this version cannot read ({error})") from None
     metrics = record.metrics or RunMetrics()
