@@ -72,6 +72,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     items.sort(key=rank)
 
+GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
+
+
+@pytest.fixture
+def golden_results(tmp_path: Path) -> Path:
+    """A results directory holding exactly the run records committed at e102dea (listed in
+    ``tests/data/golden/records.txt``): the tables printed from them are golden, whatever a
+    user has since added to ``results/`` (the README's main job adds the smoke records)."""
+    runs = tmp_path / "golden-results" / "runs"
+    runs.mkdir(parents=True)
+    committed = Path(__file__).resolve().parents[1] / "results" / "runs"
+    for name in (GOLDEN / "records.txt").read_text().split():
+        (runs / name).write_bytes((committed / name).read_bytes())
+    return runs.parent
+
+
 TINY_MATRIX = """
 name = "tiny"
 [fixed]

@@ -35,9 +35,10 @@ def test_the_dashboard_and_the_report_load_without_jax():
     assert "suite.engine" not in done.stdout and "suite.perf" not in done.stdout
 
 
-def test_table_runs_without_jax():
+def test_table_runs_without_jax(golden_results):
     done = _run_without_jax("from suite.cli import main\n"
-                            "sys.exit(main(['table', '--matrix', 'quick']))")
+                            f"sys.exit(main(['table', '--matrix', 'quick', '--results', "
+                            f"{str(golden_results)!r}]))")
     assert done.returncode == 0, done.stderr
     assert done.stdout == (ROOT / "tests/data/golden/table-quick.markdown").read_text()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import GOLDEN
 
 from suite.cli import main
 from suite.report.formatting import format_with_error
@@ -147,18 +147,15 @@ def test_latex_compiles_in_an_article_without_overfull_boxes(paper_runs, tmp_pat
     assert "Overfull" not in (tmp_path / "paper.log").read_text()
 
 
-GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
-RESULTS = Path(__file__).resolve().parents[1] / "results"
-
-
 @pytest.mark.parametrize(("arguments", "golden"), [
     (["--format", "markdown"], "table.markdown"),
     (["--format", "latex"], "table.latex"),
     (["--format", "csv"], "table.csv"),
     (["--matrix", "quick"], "table-quick.markdown"),
 ])
-def test_the_committed_results_print_the_golden_tables(arguments, golden, capsys):
+def test_the_committed_results_print_the_golden_tables(arguments, golden, golden_results,
+                                                       capsys):
     """``nqsbench table`` on the committed results prints what it printed before the package
     was reorganised (tests/data/golden/, written by the flat layout at e102dea)."""
-    assert main(["table", "--results", str(RESULTS), *arguments]) == 0
+    assert main(["table", "--results", str(golden_results), *arguments]) == 0
     assert capsys.readouterr().out == (GOLDEN / golden).read_text()
