@@ -21,11 +21,15 @@ class _CellBenchmark:
     optional_metric: str | None = None
     """a metric some cells or platforms lack: without it the benchmark is skipped, not failed"""
     missing_reason = ""
+    accuracy = False
+    """an accuracy metric: skipped on cells whose ``purpose`` is ``timing``"""
 
     def setup(self, *values):
         cell = cells.cell_for(MATRIX, values)
         if cell is None:
             raise NotImplementedError("this combination is excluded from the matrix")
+        if self.accuracy and cell.config.purpose == "timing":
+            raise NotImplementedError("a timing cell: its energy is not an accuracy")
         self.metrics = cells.cell_metrics(cell)
         if "failed" in self.metrics:
             raise RuntimeError(f"cell {cell.id} ({cell.label}) {self.metrics['failed']}")
@@ -60,6 +64,7 @@ class Accuracy(_CellBenchmark):
 
     optional_metric = "relative_error"
     missing_reason = "no reference energy for this lattice and coupling"
+    accuracy = True
 
     def track_energy_error(self, *values):
         return self.metrics["relative_error"]
@@ -79,3 +84,44 @@ class DeviceMemory(_CellBenchmark):
 
     track_peak_bytes.unit = "bytes"
     track_peak_bytes.version = "1"
+
+
+class TimeToTarget(_CellBenchmark):
+    """Training seconds and steps until the running mean of the energy (10 steps) came within a
+    relative error of the reference (:mod:`suite.report.targets`); NaN where the cell's budget
+    of steps did not get there."""
+
+    optional_metric = "time_to_target"
+    missing_reason = "no reference energy for this lattice and coupling"
+    accuracy = True
+
+    def _reached(self, target: str, key: str) -> float:
+        value = self.metrics["time_to_target"][target][key]
+        return float("nan") if value is None else float(value)
+
+    def track_seconds_to_1e_1(self, *values):
+        return self._reached("1e-01", "seconds")
+
+    def track_seconds_to_1e_2(self, *values):
+        return self._reached("1e-02", "seconds")
+
+    def track_seconds_to_1e_3(self, *values):
+        return self._reached("1e-03", "seconds")
+
+    def track_seconds_to_1e_4(self, *values):
+        return self._reached("1e-04", "seconds")
+
+    def track_steps_to_1e_2(self, *values):
+        return self._reached("1e-02", "step")
+
+    def track_steps_to_1e_3(self, *values):
+        return self._reached("1e-03", "step")
+
+    for _method in (track_seconds_to_1e_1, track_seconds_to_1e_2, track_seconds_to_1e_3,
+                    track_seconds_to_1e_4):
+        _method.unit = "seconds"
+        _method.version = "1"
+    for _method in (track_steps_to_1e_2, track_steps_to_1e_3):
+        _method.unit = "steps"
+        _method.version = "1"
+    del _method

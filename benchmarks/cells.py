@@ -116,6 +116,7 @@ def measure(cell) -> dict[str, Any]:
     from suite.bench.provenance import peak_memory
     from suite.bench.train import train
     from suite.errors import DivergenceError
+    from suite.report.targets import time_to_target
 
     config = cell.config
     try:
@@ -132,6 +133,8 @@ def measure(cell) -> dict[str, Any]:
         "relative_error": None if reference is None else reference.relative_error(energy),
         "reference_id": None if reference is None else reference.id,
         "device_peak_bytes": peak_memory()["device_peak_bytes"],
+        "time_to_target": None if reference is None else time_to_target(
+            result.trace["energy"], result.trace["seconds"], reference.energy_per_site),
     }
 
 

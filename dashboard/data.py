@@ -24,6 +24,8 @@ from suite.report.rows import load_runs
 from suite.report.tables import model_name
 
 ASV_DIRECTORY = "asv"
+TIMING = "timing"
+"""the ``purpose`` of a cell that measures only its cost: its energy is never shown as accuracy"""
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +57,12 @@ class DashboardData:
     def completed(self) -> pd.DataFrame:
         """The completed runs."""
         return self.runs[self.runs["status"] == STATUS_COMPLETED]
+
+    @property
+    def accurate(self) -> pd.DataFrame:
+        """The completed runs whose energy is an accuracy (timing cells left out)."""
+        completed = self.completed
+        return completed[completed["purpose"] != TIMING]
 
 
 def _signature(results_dir: Path) -> tuple:

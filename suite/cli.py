@@ -42,8 +42,13 @@ def _add_setting_options(parser: argparse.ArgumentParser, keys: Sequence[str],
             text = s.help
             if s.name in required:
                 text += " (required)"
-            elif s.default is not None:
+            elif s.default is not None and s.kind is not bool:
                 text += f" (default {s.default})"
+            if s.kind is bool:
+                group.add_argument(s.flag, dest=s.name, default=s.default,
+                                   action=argparse.BooleanOptionalAction,
+                                   help=text.replace("%", "%%"))
+                continue
             kind = None if s.kind is str else s.kind
             metavar = "{" + ",".join(s.choices) + "}" if s.choices else _METAVARS[s.kind]
             group.add_argument(s.flag, dest=s.name, type=kind, default=s.default,
@@ -198,9 +203,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from suite.bench.build import resolve_reference
+    from suite.bench.summary import train_summary
     from suite.bench.train import train
-    from suite.report.formatting import format_with_error
-    from suite.report.records import v_score
 
     config = _run_config(args)
     bar = tqdm(total=config.optimizer.steps, desc="train", unit="step", file=sys.stderr,
@@ -215,22 +219,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         result = train(config, on_step=on_step, devices=args.devices)
     finally:
         bar.close()
-    ev = result.evaluation
-    n_sites = config.system.n_sites
-    print(f"energy per site: {format_with_error(ev.energy, ev.error)}"
-          f"  (evaluation pass: {ev.n_samples} samples after {config.optimizer.steps} steps;"
-          f" acceptance {ev.acceptance:.2f})")
     reference = resolve_reference(config.system.L, config.system.J2, config.system.J1)
-    if reference is None:
-        print("relative error: n/a (no reference known for this lattice and coupling)")
-    else:
-        print(f"relative error: {reference.relative_error(ev.energy):.3e}"
-              f"  (vs {reference.energy_per_site:.10g}, {reference.kind}, {reference.id})")
-    print(f"V-score: {v_score(ev.variance, ev.energy, n_sites):.3e}")
-    print(f"parameters: {result.n_parameters}")
-    print(f"seconds per step: {result.seconds_per_step:.4f}"
-          f"  (median of {config.optimizer.steps} steps on {result.n_devices} device(s); compile "
-          f"{result.compile_seconds:.1f} s apart; total {result.total_seconds:.1f} s)")
+    print("\n".join(train_summary(result, reference)))
     return 0
 
 

@@ -27,6 +27,7 @@ from suite.bench.train import train
 from suite.cli import main
 from suite.report.records import FLOP_METRICS, read_record
 from suite.report.rows import load_runs
+from suite.report.targets import time_to_target
 
 
 @pytest.fixture
@@ -100,6 +101,10 @@ def test_a_record_holds_provenance_metrics_trace_and_attention(finished):
         metrics["energy_variance"] / (16 * metrics["energy_per_site"] ** 2))
     assert record["trace"]["step"] == list(range(6))
     assert len(record["trace"]["energy"]) == 6
+    reached = time_to_target(record["trace"]["energy"], record["trace"]["seconds"],
+                             metrics["reference"]["energy_per_site"])
+    assert {key: metrics["time_to_target"][key] for key in reached} == reached
+    assert metrics["time_to_target"]["reference_id"] == metrics["reference"]["id"]
     maps = {key: np.array(record["attention"][key]) for key in ("initial", "final")}
     assert maps["initial"].shape == (3, 1, 2, 4, 4)  # configurations, layers, heads, patches^2
     assert not np.allclose(maps["initial"], maps["final"])

@@ -22,7 +22,7 @@ SECONDS_GRAPH = "accuracy-seconds-graph"
 def layout(system: str | None = None, **_query: Any) -> html.Div:
     """The page; ``?system=L|J2`` preselects a lattice and coupling."""
     data = components.current_data()
-    completed = data.completed
+    completed = data.accurate
     if completed.empty:
         return components.empty_results(data.results_dir)
     found = systems(completed)
@@ -61,7 +61,7 @@ def layout(system: str | None = None, **_query: Any) -> html.Div:
 def select_runs(data: DashboardData, system: str | None, layers: list[int] | None,
                 devices: list[str] | None) -> pd.DataFrame:
     """The completed runs of a system, depth and devices."""
-    runs = data.completed
+    runs = data.accurate
     chosen = components.parse_system(system)
     if chosen is None:
         return runs.iloc[0:0]

@@ -57,6 +57,7 @@ COLUMNS: tuple[tuple[str, str, dict], ...] = (
     ("commit_short", "Commit", {}),
     ("finished_at", "Finished (UTC)", {}),
     ("matrix", "Matrix", {}),
+    ("purpose", "Purpose", {"headerTooltip": "timing cells measure cost only: no energy error"}),
     ("failure_reason", "Failure", {}),
 )
 
@@ -75,6 +76,8 @@ def grid_rows(runs: pd.DataFrame) -> list[dict]:
         sampling_precision=runs["sampler_dtype"].where(runs["sampler_dtype"].notna(),
                                                        runs["dtype"]),
     )
+    timing = rows["purpose"] == "timing"
+    rows.loc[timing, ["relative_error", "v_score"]] = None  # not an accuracy: never shown as one
     rows = rows[[field for field, _, _ in COLUMNS] + ["run", "peak_flops_source"]].astype(object)
     return rows.where(rows.notna(), None).to_dict("records")
 

@@ -13,7 +13,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from suite.bench.schema import NON_NEGATIVE, POSITIVE, Setting, check_settings, collect, setting
+from suite.bench.schema import (
+    ALWAYS_HASHED,
+    NON_NEGATIVE,
+    POSITIVE,
+    Setting,
+    check_settings,
+    collect,
+    setting,
+)
 from suite.errors import ConfigError
 
 ATTENTIONS: tuple[str, ...] = ("t5", "decoupled", "factored")
@@ -22,6 +30,11 @@ DTYPES: tuple[str, ...] = ("float64", "float32")
 SR_MODES: tuple[str, ...] = ("auto", "sample", "parameter")
 QK_SCALES: tuple[str, ...] = ("head", "embedding")
 SCHEDULES: tuple[str, ...] = ("constant", "cosine", "exponential")
+PURPOSES: tuple[str, ...] = ("accuracy", "timing")
+"""what a cell is for: a converged energy (``accuracy``) or only its cost per step (``timing``:
+a short run whose energy is never shown as an accuracy)"""
+EXACT_CHECK_MAX_SITES = 16
+"""the largest lattice ``exact_check`` enumerates (4 x 4: 12,870 Sz=0 states)"""
 DEFAULT_CHECKPOINT_SECONDS = 120.0
 """seconds between two checkpoints of a running cell (``nqsbench run --checkpoint-every``)"""
 
@@ -208,6 +221,19 @@ class RunConfig:
     eval_samples: int | None = setting("eval_samples", None, "samples of the final evaluation "
                                        "pass (default: 4x samples; a multiple of chains)",
                                        constraint=POSITIVE)
+    purpose: str = setting("purpose", "accuracy", "what the cell measures: a converged energy, "
+                           "or only the cost per step (timing cells never show an energy error "
+                           "in accuracy tables); a label, not part of the cell id",
+                           choices=PURPOSES, hashed=False)
+    exact_check: bool = setting("exact_check", False, "after training, enumerate the Sz=0 "
+                                "sector and record the trained state's exact energy and Var(H) "
+                                f"beside the Monte Carlo ones (at most {EXACT_CHECK_MAX_SITES} "
+                                "sites); not part of the cell id", hashed=False)
+    symmetry_projection: bool = setting("symmetry_projection", False, "after training, also "
+                                        "evaluate the state projected onto the lattice "
+                                        "symmetries the ViT lacks (point group, translations "
+                                        "within a patch) and the spin-flip parity; not "
+                                        "part of the cell id", hashed=False)
 
     def validate(self) -> RunConfig:
         """Check every section, then that the evaluation samples fill the chains evenly."""
@@ -216,6 +242,17 @@ class RunConfig:
         self.sampler.validate()
         self.optimizer.validate()
         check_settings(self, SETTINGS)
+        if self.exact_check and self.system.n_sites > EXACT_CHECK_MAX_SITES:
+            raise ConfigError(
+                "exact_check",
+                f"L={self.system.L} has {self.system.n_sites} sites; the exact check enumerates "
+                f"the Sz=0 sector only up to {EXACT_CHECK_MAX_SITES} sites (4 x 4): turn "
+                "exact_check off or choose L <= 4",
+            )
+        if self.symmetry_projection and self.model.model != "vit":
+            raise ConfigError("symmetry_projection", "projects the ViT onto the symmetries it "
+                                                     "lacks; turn it off for model="
+                                                     f"{self.model.model}")
         if self.eval_samples is not None and self.eval_samples % self.sampler.chains:
             raise ConfigError(
                 "eval_samples",
@@ -237,7 +274,10 @@ class RunConfig:
     def from_dict(cls, data: dict) -> RunConfig:
         """The inverse of :meth:`to_dict` (not validated)."""
         built = {name: kind(**data[name]) for name, kind in _SECTIONS.items()}
-        return cls(**built, seed=data["seed"], eval_samples=data.get("eval_samples"))
+        run = {s.attribute: data.get(s.attribute, s.default if s.before is ALWAYS_HASHED
+                                     else s.before)
+               for s in SETTINGS.values() if s.section == "run" and s.attribute != "seed"}
+        return cls(**built, seed=data["seed"], **run)
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> RunConfig:

@@ -25,6 +25,9 @@ settings on matching cells (for example fewer steps on the larger, timing-only l
     when = { L = 6 }
     set = { steps = 20 }
 
+``seeds = [0, 1, 2]`` (top level) runs every cell once per seed: tables and the dashboard then
+show per cell the mean and spread over the seeds, the best seed and how many there are.
+
 Keys are the flat names of :data:`FIELDS`, the settings of the one schema
 (:mod:`suite.bench.schema`; ``L``, ``J2``, ``attention``, ``samples``, ``steps``,
 ``learning_rate``...). Every file is checked before anything runs: an unknown key, a wrong type, an
@@ -35,6 +38,7 @@ order of keys, on which settings were fixed or swept, or on the defaults being s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -59,7 +63,7 @@ DEFAULT_MATRIX = "smoke"
 FIELDS: dict[str, Setting] = SETTINGS
 """Every key a matrix file (and ``--only``) accepts: the settings of the one schema, by key."""
 
-_TOP_LEVEL_KEYS = ("name", "description", "fixed", "axes", "exclude", "override")
+_TOP_LEVEL_KEYS = ("name", "description", "seeds", "fixed", "axes", "exclude", "override")
 
 
 class MatrixError(ValueError):
@@ -120,8 +124,9 @@ def canonical_json(data: Any) -> str:
 def config_hash(config: RunConfig) -> str:
     """SHA-256 of the canonical JSON of the fully resolved configuration.
 
-    Settings added after records existed are left out at the value every configuration had
-    before them (``Setting.before``), and so is a sampler dtype that is unset or equal to the
+    Labels (``Setting.hashed`` false: ``purpose``) are left out, settings added after records
+    existed are left out at the value every configuration had before them
+    (``Setting.before``), and so is a sampler dtype that is unset or equal to the
     model's (it changes nothing): such cells keep the ids they had, and their records stay valid.
     """
     data = config.to_dict()
@@ -129,8 +134,8 @@ def config_hash(config: RunConfig) -> str:
         data["sampler"].pop("dtype", None)
     for s in FIELDS.values():
         section = data if s.section == "run" else data[s.section]
-        if s.before is not ALWAYS_HASHED and section.get(s.attribute) == s.before:
-            section.pop(s.attribute)
+        if not s.hashed or (s.before is not ALWAYS_HASHED and section.get(s.attribute) == s.before):
+            section.pop(s.attribute, None)
     return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
@@ -148,7 +153,8 @@ def _matches(settings: dict[str, Any], where: dict[str, Any]) -> bool:
 
 
 def _type_name(f: Setting) -> str:
-    name = {int: "an integer", float: "a number", str: "a string"}[f.kind]
+    name = {int: "an integer", float: "a number", str: "a string",
+            bool: "true or false"}[f.kind]
     return name + (" (or omit it)" if f.optional else "")
 
 
@@ -159,7 +165,7 @@ def coerce_value(source: str, key: str, value: Any) -> Any:
     f = FIELDS[key]
     if f.kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if isinstance(value, bool) or not isinstance(value, f.kind):
+    if isinstance(value, bool) != (f.kind is bool) or not isinstance(value, f.kind):
         raise MatrixError(source, key, f"must be {_type_name(f)}, got {value!r}")
     return value
 
@@ -182,6 +188,21 @@ def _check_axes(source: str, axes: Any) -> dict[str, list[Any]]:
         if len(set(map(repr, checked[key]))) != len(values):
             raise MatrixError(source, f"axes.{key}", f"repeats a value: {values!r}")
     return checked
+
+
+def _with_seeds(source: str, seeds: Any, fixed: dict[str, Any], axes: dict[str, list[Any]]
+                ) -> dict[str, list[Any]]:
+    """``seeds = [0, 1, 2]``: every cell once per seed (the last axis, ``seed``)."""
+    if "seed" in fixed or "seed" in axes:
+        raise MatrixError(source, "seeds", "the matrix also sets seed; give the seeds once, "
+                                           "either as seeds = [...] or as seed")
+    if (not isinstance(seeds, list) or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
+        raise MatrixError(source, "seeds", f"must be a non-empty list of non-negative integers, "
+                                           f"got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise MatrixError(source, "seeds", f"repeats a seed: {seeds!r}")
+    return {**axes, "seed": list(seeds)}
 
 
 def _check_overrides(source: str, overrides: Any) -> list[tuple[dict, dict]]:
@@ -212,6 +233,8 @@ def parse_matrix(data: dict[str, Any], source: str) -> Matrix:
         raise MatrixError(source, "description", "must be a string")
     fixed = _check_table(source, "fixed", data.get("fixed", {}))
     axes = _check_axes(source, data.get("axes"))
+    if "seeds" in data:
+        axes = _with_seeds(source, data["seeds"], fixed, axes)
     both = sorted(set(fixed) & set(axes))
     if both:
         raise MatrixError(source, both[0], "is both fixed and an axis; keep one")
@@ -268,6 +291,20 @@ def load_matrix(name_or_path: str | Path) -> Matrix:
     return parse_matrix(data, source)
 
 
+def declared_purpose(matrix: str | None, cell_id: str) -> str | None:
+    """The ``purpose`` the built-in ``matrix`` declares today for ``cell_id`` (``None``: not a
+    built-in matrix or not one of its cells). ``purpose`` is not part of the cell id, so this is
+    how a record written before the setting existed learns that its cell is a timing cell."""
+    if matrix not in BUILTIN_MATRICES:
+        return None
+    return _builtin_purposes(matrix).get(cell_id)
+
+
+@functools.lru_cache(maxsize=len(BUILTIN_MATRICES))
+def _builtin_purposes(matrix: str) -> dict[str, str]:
+    return {cell.id: cell.config.purpose for cell in load_matrix(matrix).cells}
+
+
 def parse_filters(items: list[str] | None, source: str = "--only") -> dict[str, Any]:
     """``["attention=t5", "L=4"]`` -> ``{"attention": "t5", "L": 4}``, typed like matrix keys."""
     filters: dict[str, Any] = {}
@@ -279,11 +316,21 @@ def parse_filters(items: list[str] | None, source: str = "--only") -> dict[str, 
             raise MatrixError(source, key, f"unknown key; allowed keys: {', '.join(FIELDS)}")
         kind = FIELDS[key].kind
         try:
-            value = kind(raw)
+            value = _parse_bool(raw) if kind is bool else kind(raw)
         except ValueError:
             raise MatrixError(source, key, f"{raw!r} is not {_type_name(FIELDS[key])}") from None
         filters[key] = value
     return filters
+
+
+def _parse_bool(text: str) -> bool:
+    """``true``/``false`` (any case, also ``1``/``0``, ``yes``/``no``) -> bool."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ValueError(text)
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

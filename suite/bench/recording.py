@@ -24,6 +24,7 @@ from suite.report.records import (
     v_score,
 )
 from suite.report.references import Reference
+from suite.report.targets import WINDOW, time_to_target
 from suite.version import __version__
 
 TRACE_POINTS = 250
@@ -109,7 +110,12 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         "processes": environment.get("process_count", 1),
         **memory,
         **{key: (flops or {}).get(key) for key in FLOP_METRICS},
+        "time_to_target": _time_to_target(result, reference),
     }
+    if getattr(result, "exact", None) is not None:
+        metrics["exact"] = result.exact.to_json()
+    if getattr(result, "projected", None) is not None:
+        metrics["projected"] = _projected_metrics(result, reference, n_sites)
     record = _base_record(cell, matrix, environment, git, started_at, finished_at,
                           STATUS_COMPLETED)
     record["metrics"] = metrics
@@ -119,6 +125,37 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
                                else np.asarray(value).astype(int).tolist()
                                for key, value in attention.items()}
     return RunRecord.from_json(_plain(record))
+
+
+def _time_to_target(result, reference: Reference | None) -> dict[str, Any] | None:
+    """When the training energy first came within 1e-1 ... 1e-4 of the reference
+    (:mod:`suite.report.targets`); ``None`` without a reference."""
+    if reference is None:
+        return None
+    return {"reference_id": reference.id, "window_steps": WINDOW,
+            "statistic": f"first step whose running mean over {WINDOW} steps is within the "
+                         "relative error; seconds are summed step times, compile excluded",
+            **time_to_target(result.trace["energy"], result.trace["seconds"],
+                             reference.energy_per_site)}
+
+
+def _projected_metrics(result, reference: Reference | None, n_sites: int) -> dict[str, Any]:
+    """The symmetry-projected evaluation, in the units of the raw one, and what it gained."""
+    projected, raw = result.projected, result.evaluation
+    out = {"energy_per_site": projected.energy, "energy_error": projected.error,
+           "energy_variance": projected.variance, "tau_corr": projected.tau_corr,
+           "r_hat": _finite_or_none(projected.r_hat), "acceptance": projected.acceptance,
+           "evaluation_samples": projected.n_samples,
+           "v_score": v_score(projected.variance, projected.energy, n_sites),
+           "relative_error": (reference.relative_error(projected.energy)
+                              if reference is not None else None),
+           "gain_per_site": raw.energy - projected.energy,
+           "gain_error": math.hypot(raw.error, projected.error),
+           "symmetries": ("point group C4v about a site x translations within a patch x spin "
+                          "flip; trivial representation, parity (-1)^(N/2)")}
+    if getattr(result, "projected_exact", None) is not None:
+        out["exact"] = result.projected_exact.to_json()
+    return out
 
 
 def failed_record(*, cell: Cell, matrix: str, step: int | None, reason: str, environment: dict,

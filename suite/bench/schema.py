@@ -33,7 +33,7 @@ NON_NEGATIVE = "non-negative"
 _METADATA_KEY = "nqsbench.setting"
 ALWAYS_HASHED = object()
 """``Setting.before``: the setting has always existed, so it is always part of a cell's id"""
-_KIND_NAMES = {int: "integer", float: "number", str: "string"}
+_KIND_NAMES = {int: "integer", float: "number", str: "string", bool: "boolean (true or false)"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ class Setting:
     """for a setting added after records existed: the value every configuration had before it
     (what a record without the key means). At that value it is left out of the cell id, so
     cells and records from before keep their ids."""
+    hashed: bool = True
+    """whether the setting is part of a cell's id. ``False`` for settings that label a cell
+    without changing what it computes (``purpose``): changing them keeps the cell's id and
+    its records."""
     owner: type | None = dataclasses.field(default=None, compare=False, repr=False)
     """the configuration dataclass that holds the field"""
 
@@ -99,8 +103,8 @@ class Setting:
 
 
 def _has_kind(value: Any, kind: type) -> bool:
-    if isinstance(value, bool):
-        return False
+    if isinstance(value, bool) or kind is bool:
+        return isinstance(value, bool) and kind is bool
     if kind is float:
         return isinstance(value, (int, float))
     return isinstance(value, kind)
@@ -116,7 +120,7 @@ def _meets(value: Any, constraint: str | None) -> bool:
 
 def setting(name: str, default: Any, help: str, *, choices: Iterable[str] = (),
             constraint: str | None = None, aliases: Iterable[str] = (),
-            before: Any = ALWAYS_HASHED) -> Any:
+            before: Any = ALWAYS_HASHED, hashed: bool = True) -> Any:
     """Declare a configuration field as a setting (use as the field's default).
 
     Args:
@@ -128,9 +132,11 @@ def setting(name: str, default: Any, help: str, *, choices: Iterable[str] = (),
         aliases: older CLI spellings, accepted but hidden (e.g. ``"--sweeps"``).
         before: for a setting added after records existed, the value configurations had
             before it (:attr:`Setting.before`).
+        hashed: ``False`` for a label that never enters the cell id (:attr:`Setting.hashed`).
     """
     declared = {"name": name, "help": help, "choices": tuple(choices),
-                "constraint": constraint, "aliases": tuple(aliases), "before": before}
+                "constraint": constraint, "aliases": tuple(aliases), "before": before,
+                "hashed": hashed}
     return dataclasses.field(default=default, metadata={_METADATA_KEY: declared})
 
 

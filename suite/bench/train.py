@@ -17,6 +17,7 @@ import numpy as np
 
 from suite.bench.build import build_vmc
 from suite.bench.checkpoint import TRACE_FIELDS, Checkpoint
+from suite.bench.checks import ExactCheck, exact_check, projected_state, projected_vmc
 from suite.bench.config import RunConfig
 from suite.engine.models import count_parameters
 from suite.engine.sharding import (
@@ -71,6 +72,12 @@ class TrainResult:
     """steps timed in this process (the rest of ``trace`` comes from a checkpoint)"""
     n_devices: int = 1
     """devices the samples were split over (seconds per step are of the whole run)"""
+    exact: ExactCheck | None = None
+    """the trained state's exact energy and Var(H) (``exact_check``), else ``None``"""
+    projected: Evaluation | None = None
+    """the evaluation of the symmetry-projected state (``symmetry_projection``), else ``None``"""
+    projected_exact: ExactCheck | None = None
+    """the projected state's exact energy and Var(H) (both options on), else ``None``"""
 
 
 def _check_finite(step: int, info: StepInfo) -> None:
@@ -175,6 +182,27 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
     if not math.isfinite(evaluation.energy):
         raise DivergenceError(config.optimizer.steps, f"evaluated energy is {evaluation.energy}")
     seconds_per_step = float(np.median(trace["seconds"])) if len(trace["seconds"]) else math.nan
+    checks = after_training(config, vmc, state, evaluation)
     return TrainResult(config, n_parameters, evaluation, seconds_per_step, compile_seconds,
                        time.perf_counter() - start, trace, state, n_timed_steps=n_steps,
-                       n_devices=1 if mesh is None else mesh.size)
+                       n_devices=1 if mesh is None else mesh.size, **checks)
+
+
+def after_training(config: RunConfig, vmc: VMC, state: VMCState, evaluation: Evaluation
+                   ) -> dict[str, ExactCheck | Evaluation | None]:
+    """The optional measurements of the trained state: ``exact_check`` and
+    ``symmetry_projection`` (:mod:`suite.bench.checks`), as :class:`TrainResult` fields."""
+    found: dict[str, ExactCheck | Evaluation | None] = {}
+    chunk = vmc.chunk_size
+    if config.exact_check:
+        found["exact"] = exact_check(vmc.model, state.params, vmc.hamiltonian,
+                                     evaluation.energy, evaluation.error, chunk)
+    if config.symmetry_projection:
+        projected = projected_vmc(vmc, config.system.L, config.model.patch)
+        projected_start = projected_state(projected, state)
+        found["projected"] = evaluate(projected, projected_start, config.evaluation_samples)
+        if config.exact_check:
+            found["projected_exact"] = exact_check(
+                projected.model, projected_start.params, vmc.hamiltonian,
+                found["projected"].energy, found["projected"].error, projected.chunk_size)
+    return found

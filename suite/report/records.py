@@ -73,6 +73,7 @@ class RunMetrics(JsonObject):
     record predates one."""
 
     _NESTED: ClassVar[dict[str, type]] = {"reference": RecordedReference}
+    _OMIT_IF_NONE: ClassVar[frozenset[str]] = frozenset({"time_to_target", "exact", "projected"})
 
     energy_per_site: float | None = None
     energy_error: float | None = None
@@ -105,6 +106,15 @@ class RunMetrics(JsonObject):
     peak_flops_per_second: float | None = None
     peak_flops_source: str | None = None
     fraction_of_peak: float | None = None
+    time_to_target: dict[str, Any] | None = None
+    """``{"1e-01": {"step", "seconds"}, ..., "reference_id", "window_steps", "statistic"}``
+    (:mod:`suite.report.targets`); ``None``: no reference, or a record from before"""
+    exact: dict[str, Any] | None = None
+    """``exact_check``: the trained state's ``energy_per_site`` and ``energy_variance`` by
+    enumeration, and ``error_bars_apart`` of the Monte Carlo estimate"""
+    projected: dict[str, Any] | None = None
+    """``symmetry_projection``: the projected state's evaluation (the keys of the raw one),
+    ``gain_per_site`` (raw minus projected energy) and, with ``exact_check``, its ``exact``"""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from suite.bench.config import RunConfig
+from suite.bench.matrix import config_hash, declared_purpose
 from suite.report.records import (
     SCHEMA_VERSION,
     STATUS_FAILED,
@@ -18,6 +20,7 @@ from suite.report.records import (
     RunRecord,
     load_records,
 )
+from suite.report.targets import TARGETS, target_key
 
 
 def run_row(path: Path, record: RunRecord) -> dict[str, Any]:
@@ -27,9 +30,13 @@ def run_row(path: Path, record: RunRecord) -> dict[str, Any]:
         RecordError: the record's configuration cannot be read by this version.
     """
     try:
-        settings = RunConfig.from_dict(record.config).settings()
+        config = RunConfig.from_dict(record.config)
+        settings = config.settings()
+        seed_family = config_hash(dataclasses.replace(config, seed=0))[:12]
     except (KeyError, TypeError, AttributeError) as error:
         raise RecordError(path, f"has a configuration this version cannot read ({error})") from None
+    if "purpose" not in record.config:  # written before cells declared a purpose
+        settings["purpose"] = declared_purpose(record.matrix, record.cell_id) or "accuracy"
     metrics = record.metrics or RunMetrics()
     reference = metrics.reference
     failure = record.failure or Failure(None, None)  # type: ignore[arg-type]
@@ -61,6 +68,9 @@ def run_row(path: Path, record: RunRecord) -> dict[str, Any]:
         "peak_flops_per_second": metrics.peak_flops_per_second,
         "peak_flops_source": metrics.peak_flops_source,
         "fraction_of_peak": metrics.fraction_of_peak,
+        **_time_to_target_columns(metrics.time_to_target),
+        **_check_columns(metrics),
+        "seed_family": seed_family,
         "failure_step": failure.step,
         "failure_reason": failure.reason,
         "platform": environment.get("platform"),
@@ -73,6 +83,30 @@ def run_row(path: Path, record: RunRecord) -> dict[str, Any]:
         "config_hash": record.config_hash,
         "path": str(path),
     }
+
+
+def _time_to_target_columns(found: dict[str, Any] | None) -> dict[str, Any]:
+    """``steps_to_1e-02`` and ``seconds_to_1e-02`` for every target (``None``: not reached, or
+    not recorded)."""
+    out = {}
+    for target in TARGETS:
+        key = target_key(target)
+        reached = (found or {}).get(key) or {}
+        out[f"steps_to_{key}"] = reached.get("step")
+        out[f"seconds_to_{key}"] = reached.get("seconds")
+    return out
+
+
+def _check_columns(metrics: RunMetrics) -> dict[str, Any]:
+    """The exact check and the symmetry-projected evaluation, ``None`` where not measured."""
+    exact, projected = metrics.exact or {}, metrics.projected or {}
+    return {"exact_energy": exact.get("energy_per_site"),
+            "exact_variance": exact.get("energy_variance"),
+            "exact_error_bars_apart": exact.get("error_bars_apart"),
+            "projected_energy": projected.get("energy_per_site"),
+            "projected_energy_error": projected.get("energy_error"),
+            "projected_relative_error": projected.get("relative_error"),
+            "projection_gain": projected.get("gain_per_site")}
 
 
 @dataclass

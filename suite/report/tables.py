@@ -4,6 +4,14 @@ One block per (L, J2/J1, device): a row per model (attention, layers, d, h, step
 energy per site in parenthesis notation, the relative error against the block's reference, the
 V-score, the parameter count, seconds per step and total time. Functions are pure: a runs
 DataFrame (:func:`suite.report.records.load_runs`) in, text out.
+
+* A cell run with several seeds is one row: the mean energy over the seeds with their spread
+  (the standard deviation over seeds) in parenthesis notation, the relative error of the mean,
+  and two more columns, the best seed's energy and the number of seeds behind the row.
+* A timing cell (``purpose = "timing"``) shows its cost but never an energy or an error: its
+  short run says nothing about accuracy.
+* ``time_to_target`` adds the steps and training seconds at which a run came within that
+  relative error of its reference (:mod:`suite.report.targets`).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from suite.report.formatting import format_with_error
+from suite.report.targets import TARGETS, target_key
 
 FORMATS: tuple[str, ...] = ("markdown", "latex", "csv")
 ATTENTION_ORDER = {"t5": 0, "decoupled": 1, "factored": 2}
@@ -45,6 +54,11 @@ def _describe_references(references, number, text) -> str:
                      for energy, kind, ref_id in references) or "none known"
 
 
+TIMING = "timing"
+"""the ``purpose`` of a cell that measures only its cost"""
+NOT_AN_ACCURACY = "timing only"
+
+
 def latest_completed(runs: pd.DataFrame) -> pd.DataFrame:
     """The newest completed record of each configuration (a re-run supersedes older records)."""
     done = runs[runs["status"] == "completed"]
@@ -52,6 +66,43 @@ def latest_completed(runs: pd.DataFrame) -> pd.DataFrame:
         return done
     return (done.sort_values("finished_at")
             .drop_duplicates(subset=["config_hash", "device"], keep="last"))
+
+
+def combine_seeds(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell and device from one row per seed (``seed_family`` groups the seeds).
+
+    A single seed keeps its row (``n_seeds`` 1). Several seeds give the first seed's row with
+    ``energy`` the mean over the seeds, ``energy_error`` their standard deviation (the spread,
+    not the error of the mean), ``relative_error`` and ``v_score`` of the mean energy,
+    ``best_energy`` and ``best_relative_error`` of the lowest-energy seed, and ``n_seeds``.
+    """
+    if runs.empty:
+        return runs.assign(n_seeds=pd.Series(dtype=int), best_energy=pd.Series(dtype=float),
+                           best_relative_error=pd.Series(dtype=float))
+    rows = []
+    # a row without a seed family (built by hand) is a cell of its own
+    family = runs["seed_family"].where(runs["seed_family"].notna(),
+                                       "row-" + pd.Series(range(len(runs)), index=runs.index)
+                                       .astype(str))
+    runs = runs.assign(_family=family)
+    for _, group in runs.sort_values("seed").groupby(["_family", "device"], sort=False,
+                                                      dropna=False):
+        row = group.iloc[0].copy()
+        best = group.loc[group["energy"].idxmin()]
+        row["n_seeds"] = len(group)
+        row["best_energy"] = best["energy"]
+        row["best_relative_error"] = best["relative_error"]
+        if len(group) > 1:
+            energy = float(group["energy"].mean())
+            row["energy"] = energy
+            row["energy_error"] = float(group["energy"].std(ddof=1))
+            reference = row["reference_energy"]
+            row["relative_error"] = (None if reference is None or pd.isna(reference)
+                                     else (energy - reference) / abs(reference))
+            row["v_score"] = float(group["v_score"].mean())
+            row["total_seconds"] = float(group["total_seconds"].sum())
+        rows.append(row.drop("_family"))
+    return pd.DataFrame(rows)
 
 
 def model_name(row: pd.Series) -> str:
@@ -89,8 +140,9 @@ def format_count(value: int, latex: bool = False) -> str:
 
 
 def table_blocks(runs: pd.DataFrame) -> list[TableBlock]:
-    """Group the latest completed runs into paper-style blocks, ordered by L, J2, device."""
-    runs = latest_completed(runs)
+    """Group the latest completed runs into paper-style blocks, ordered by L, J2, device (a
+    cell run with several seeds is one row: :func:`combine_seeds`)."""
+    runs = combine_seeds(latest_completed(runs))
     blocks = []
     for (L, J2, device), group in runs.groupby(["L", "J2", "device"], sort=True, dropna=False):
         group = group.assign(_order=group["attention"].map(ATTENTION_ORDER).fillna(9))
@@ -104,37 +156,79 @@ def table_blocks(runs: pd.DataFrame) -> list[TableBlock]:
     return blocks
 
 
-def _cells(row: pd.Series, latex: bool) -> list[str]:
-    energy = format_with_error(row["energy"], row["energy_error"])
-    return [
+def _is_timing(row: pd.Series) -> bool:
+    return row.get("purpose") == TIMING
+
+
+def _cells(row: pd.Series, latex: bool, seeds: bool = False,
+           time_to_target: str | None = None) -> list[str]:
+    timing = _is_timing(row)
+    energy = NOT_AN_ACCURACY if timing else format_with_error(row["energy"], row["energy_error"])
+    cells = [
         model_name(row),
         str(int(row["layers"])) if row["model"] == "vit" else "",
         str(int(row["d"])) if row["model"] == "vit" else "",
         str(int(row["heads"])) if row["model"] == "vit" else "",
         format_count(row["steps"], latex),
-        f"${energy}$" if latex else energy,
-        format_scientific(row["relative_error"], latex),
-        format_scientific(row["v_score"], latex),
+        f"${energy}$" if latex and not timing else energy,
+        "" if timing else format_scientific(row["relative_error"], latex),
+        "" if timing else format_scientific(row["v_score"], latex),
         format_count(row["n_parameters"], latex),
         f"{row['seconds_per_step']:.3g}",
         format_duration(row["total_seconds"]),
     ]
+    if seeds:
+        best = format_with_error(row["best_energy"], float("nan")) if not timing else ""
+        cells += [f"${best}$" if latex and best else best, str(int(row["n_seeds"]))]
+    if time_to_target is not None:
+        cells += ["" if timing else _optional(row.get(f"steps_to_{time_to_target}"), "{:.0f}"),
+                  "" if timing else _optional(row.get(f"seconds_to_{time_to_target}"),
+                                              None)]
+    return cells
+
+
+def _optional(value, spec: str | None) -> str:
+    """A number, or ``not reached`` where the run never got there (or did not record it)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "not reached"
+    return format_duration(float(value)) if spec is None else spec.format(value)
+
+
+def _headers(seeds: bool, time_to_target: str | None) -> tuple[str, ...]:
+    headers = HEADERS
+    if seeds:
+        headers += ("Best seed", "Seeds")
+    if time_to_target is not None:
+        headers += (f"Steps to {time_to_target}", f"Time to {time_to_target}")
+    return headers
+
+
+def _has_seeds(blocks: list[TableBlock]) -> bool:
+    return any((block.rows["n_seeds"] > 1).any() for block in blocks)
 
 
 def _caption(block: TableBlock) -> str:
-    return (f"L = {block.L}, J2/J1 = {block.J2:g} on {block.device}; "
-            f"relative error against {block.reference}")
+    if all(_is_timing(row) for _, row in block.rows.iterrows()):
+        return (f"L = {block.L}, J2/J1 = {block.J2:g} on {block.device}; timing cells only "
+                "(short runs: cost per step, no energy error)")
+    caption = (f"L = {block.L}, J2/J1 = {block.J2:g} on {block.device}; "
+               f"relative error against {block.reference}")
+    if (block.rows["n_seeds"] > 1).any():
+        caption += "; rows with several seeds: mean energy, (spread over the seeds)"
+    return caption
 
 
-def to_markdown(blocks: list[TableBlock]) -> str:
+def to_markdown(blocks: list[TableBlock], time_to_target: str | None = None) -> str:
     """GitHub-flavoured Markdown: a heading line and a pipe table per block."""
     out = []
+    seeds = _has_seeds(blocks)
+    headers = _headers(seeds, time_to_target)
     for block in blocks:
         out.append(f"**{_caption(block)}**\n")
-        out.append("| " + " | ".join(HEADERS) + " |")
-        out.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(HEADERS))) + "|")
+        out.append("| " + " | ".join(headers) + " |")
+        out.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(headers))) + "|")
         for _, row in block.rows.iterrows():
-            out.append("| " + " | ".join(_cells(row, latex=False)) + " |")
+            out.append("| " + " | ".join(_cells(row, False, seeds, time_to_target)) + " |")
         out.append("")
     return "\n".join(out)
 
@@ -153,22 +247,29 @@ def _latex_number(value: float) -> str:
     return f"${value:.10g}$"
 
 
-def to_latex(blocks: list[TableBlock]) -> str:
+def to_latex(blocks: list[TableBlock], time_to_target: str | None = None) -> str:
     """One booktabs ``table`` per block; needs only ``\\usepackage{booktabs}``."""
     out = ["% nqsbench tables; requires \\usepackage{booktabs}"]
-    columns = "ll" + "r" * (len(HEADERS) - 2)
+    seeds = _has_seeds(blocks)
+    headers = _headers(seeds, time_to_target)
+    columns = "ll" + "r" * (len(headers) - 2)
     for block in blocks:
         caption = (f"Results for the $J_1$-$J_2$ Heisenberg model on a ${block.L}\\times{block.L}$ "
                    f"lattice at $J_2/J_1 = {block.J2:g}$, measured on "
                    f"{latex_escape(block.device)}. Relative error against "
                    f"{_describe_references(block.references, _latex_number, latex_escape)}.")
+        if seeds:
+            caption += (" With several seeds, the energy is the mean over the seeds and its "
+                        "parenthesis the spread (standard deviation) over them.")
+        if any(_is_timing(row) for _, row in block.rows.iterrows()):
+            caption += " Timing cells (short runs) show their cost only."
         header = " & ".join(
-            {"Layers": "$n_l$", "d": "$d$", "h": "$h$"}.get(h, h) for h in HEADERS) + r" \\"
+            {"Layers": "$n_l$", "d": "$d$", "h": "$h$"}.get(h, h) for h in headers) + r" \\"
         out += ["\\begin{table}[htbp]", "\\centering", "\\footnotesize",
                 "\\setlength{\\tabcolsep}{2pt}", f"\\caption{{{caption}}}",
                 f"\\begin{{tabular}}{{{columns}}}", "\\toprule", header, "\\midrule"]
         for _, row in block.rows.iterrows():
-            cells = _cells(row, latex=True)
+            cells = _cells(row, True, seeds, time_to_target)
             cells[0] = latex_escape(cells[0])
             out.append(" & ".join(cells) + r" \\")
         out += ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""]
@@ -181,26 +282,47 @@ CSV_COLUMNS: tuple[str, ...] = (
     "reference_energy", "reference_kind", "v_score", "n_parameters", "seconds_per_step",
     "compile_seconds", "total_seconds", "cell_id", "commit", "finished_at",
 )
+SEED_COLUMNS: tuple[str, ...] = ("n_seeds", "best_energy", "best_relative_error")
+"""added to the CSV when a cell has several seeds (``energy_error`` is then their spread)"""
+ACCURACY_COLUMNS: tuple[str, ...] = ("energy", "energy_error", "energy_text", "relative_error",
+                                     "v_score", "best_energy", "best_relative_error")
+"""left empty in the CSV rows of timing cells"""
 
 
-def to_csv(blocks: list[TableBlock]) -> str:
+def to_csv(blocks: list[TableBlock], time_to_target: str | None = None) -> str:
     """Machine-readable: the numbers behind the tables, one row per model and block."""
+    seeds = _has_seeds(blocks)
+    columns = list(CSV_COLUMNS) + (list(SEED_COLUMNS) if seeds else [])
+    if time_to_target is not None:
+        columns += [f"steps_to_{time_to_target}", f"seconds_to_{time_to_target}"]
     frames = [block.rows for block in blocks]
     if not frames:
-        return ",".join(CSV_COLUMNS) + "\n"
+        return ",".join(columns) + "\n"
     rows = pd.concat(frames, ignore_index=True)
     rows = rows.assign(energy_text=[format_with_error(e, s) for e, s in
                                     zip(rows["energy"], rows["energy_error"], strict=True)])
+    rows = rows.loc[:, columns + ["purpose"]].astype(object)
+    timing = rows["purpose"] == TIMING
+    rows.loc[timing, [c for c in ACCURACY_COLUMNS if c in columns]] = None
     buffer = io.StringIO()
-    rows.loc[:, list(CSV_COLUMNS)].to_csv(buffer, index=False, lineterminator="\n")
+    rows.loc[:, columns].to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
 
 
 RENDERERS = {"markdown": to_markdown, "latex": to_latex, "csv": to_csv}
 
 
-def render_table(runs: pd.DataFrame, fmt: str = "markdown") -> str:
-    """The paper-style tables of ``runs`` in ``fmt`` (markdown, latex or csv)."""
+def render_table(runs: pd.DataFrame, fmt: str = "markdown",
+                 time_to_target: float | None = None) -> str:
+    """The paper-style tables of ``runs`` in ``fmt`` (markdown, latex or csv); with
+    ``time_to_target`` (one of :data:`suite.report.targets.TARGETS`), two more columns: the
+    steps and the training time to that relative error."""
     if fmt not in RENDERERS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return RENDERERS[fmt](table_blocks(runs))
+    key = None
+    if time_to_target is not None:
+        if time_to_target not in TARGETS:
+            raise ValueError(f"time to target is recorded for {', '.join(map(str, TARGETS))}, "
+                             f"not {time_to_target}")
+        key = target_key(time_to_target)
+    return RENDERERS[fmt](table_blocks(runs), key)
