@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS, DTYPES, SETTINGS, RunConfig
-from suite.bench.matrix import BUILTIN_MATRICES, DEFAULT_MATRIX, MatrixError
+from suite.bench.matrix import BUILTIN_MATRICES, DEFAULT_MATRIX, MatrixError, existing_values
 from suite.errors import ConfigError, DivergenceError
 from suite.report.tables import FORMATS
+from suite.report.targets import TARGETS
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -116,6 +117,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="only the cells of this matrix (smoke, quick, paper or a TOML path)")
     table.add_argument("--only", nargs="+", default=None, metavar="KEY=VALUE",
                        help="only runs with these settings, e.g. L=4 attention=factored")
+    table.add_argument("--time-to-target", type=float, default=None, choices=TARGETS,
+                       metavar="{" + ",".join(f"{t:g}" for t in TARGETS) + "}",
+                       help="add the steps and training time to this relative error")
 
     commands.add_parser("references", help="print the reference energies and published results")
     compare = commands.add_parser(
@@ -228,7 +232,12 @@ def _selected_cells(args: argparse.Namespace, shard: str | None = None):
     from suite.bench.matrix import load_matrix, parse_filters, parse_shard
 
     matrix = load_matrix(args.matrix)
-    cells = matrix.select(parse_filters(args.only), parse_shard(shard))
+    filters = parse_filters(args.only)
+    cells = matrix.select(filters, parse_shard(shard))
+    if not matrix.select(filters):
+        raise MatrixError("--only", " ".join(args.only), "selects no cell of matrix "
+                          f"{matrix.name}; its values: "
+                          + existing_values([c.settings for c in matrix.cells], filters))
     return matrix, cells
 
 
@@ -290,13 +299,18 @@ def _cmd_table(args: argparse.Namespace) -> int:
     if args.matrix is not None:
         hashes = {config_hash(cell.config) for cell in load_matrix(args.matrix).cells}
         runs = runs[runs["config_hash"].isin(hashes)]
-    for key, value in parse_filters(args.only).items():
+    filters = parse_filters(args.only)
+    for key, value in filters.items():
         runs = runs[runs[key] == value]
+    if filters and runs.empty and not table.frame.empty:
+        raise MatrixError("--only", " ".join(args.only), "matches no run in "
+                          f"{args.results}/runs/; the runs have: "
+                          + existing_values(table.frame.to_dict("records"), filters))
     if (runs["status"] == "completed").sum() == 0:
         print(f"nqsbench table: no completed runs in {args.results}/runs/ match; produce some "
               "with `nqsbench run`", file=sys.stderr)
         return 1
-    sys.stdout.write(render_table(runs, args.format))
+    sys.stdout.write(render_table(runs, args.format, args.time_to_target))
     return 0
 
 

@@ -33,6 +33,9 @@ COLUMNS: tuple[tuple[str, str, dict], ...] = (
     ("heads", "Heads", {"filter": "agNumberColumnFilter"}),
     ("samples", "Samples", {"filter": "agNumberColumnFilter"}),
     ("steps", "Steps", {"filter": "agNumberColumnFilter"}),
+    ("seed", "Seed", {"filter": "agNumberColumnFilter",
+                      "headerTooltip": "the paper-style table below combines a cell's seeds: "
+                                       "mean, spread, best and how many"}),
     ("energy", "E/N", {"valueFormatter": _number(".6f"), "filter": "agNumberColumnFilter"}),
     ("energy_error", "± E/N", {"valueFormatter": _number(".1e")}),
     ("sampling_precision", "Sampling", {"headerTooltip": "network precision in the Markov chain"}),

@@ -283,7 +283,11 @@ def load_matrix(name_or_path: str | Path) -> Matrix:
         if not path.is_file():
             raise MatrixError(source, "matrix", "no such file; give a path to a TOML file or one "
                                                 f"of: {', '.join(BUILTIN_MATRICES)}")
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise MatrixError(source, "toml", "not a UTF-8 text file (a binary file?); give a "
+                                              "TOML matrix file") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -314,13 +318,32 @@ def parse_filters(items: list[str] | None, source: str = "--only") -> dict[str, 
             raise MatrixError(source, item, "must be KEY=VALUE, e.g. attention=factored")
         if key not in FIELDS:
             raise MatrixError(source, key, f"unknown key; allowed keys: {', '.join(FIELDS)}")
-        kind = FIELDS[key].kind
+        kind, choices = FIELDS[key].kind, FIELDS[key].choices
         try:
             value = _parse_bool(raw) if kind is bool else kind(raw)
         except ValueError:
             raise MatrixError(source, key, f"{raw!r} is not {_type_name(FIELDS[key])}") from None
+        if choices:  # names match whatever their case: attention=T5 is t5
+            matching = [choice for choice in choices if choice.lower() == raw.lower()]
+            if not matching:
+                raise MatrixError(source, key, f"unknown value {raw!r}; choose one of: "
+                                               f"{', '.join(choices)}")
+            value = matching[0]
         filters[key] = value
     return filters
+
+
+def existing_values(rows: list[dict[str, Any]], filters: dict[str, Any]) -> str:
+    """What the filtered keys hold in ``rows``, for an error: ``attention in t5, factored``."""
+    parts = []
+    for key in filters:
+        found = {row.get(key) for row in rows if row.get(key) is not None}
+        try:
+            values = sorted(found)
+        except TypeError:  # mixed types: sort their text
+            values = sorted(found, key=str)
+        parts.append(f"{key} in {', '.join(map(str, values)) or '(none)'}")
+    return "; ".join(parts)
 
 
 def _parse_bool(text: str) -> bool:

@@ -17,6 +17,7 @@ Plain Python: no JAX here (``nqsbench table`` and :mod:`suite.report` use it).
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -100,6 +101,8 @@ class Setting:
             return
         if not _has_kind(value, self.kind) or not _meets(value, self.constraint):
             raise ConfigError(self.name, f"must be {self.describe()}, got {value!r}")
+        if self.kind is float and not math.isfinite(value):
+            raise ConfigError(self.name, f"must be a finite number, got {value!r}")
 
 
 def _has_kind(value: Any, kind: type) -> bool:

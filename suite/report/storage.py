@@ -110,10 +110,18 @@ def migrate(raw: dict[str, Any], kind: str, current: int, path: Path) -> dict[st
     return raw
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _write_temporary(directory: Path, data: bytes) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would hide records from others
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
