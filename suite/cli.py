@@ -249,7 +249,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if initialize_cluster() and not is_writer():
         args.no_progress = True  # one progress display per run, from process 0
     matrix, cells = _selected_cells(args, args.shard)
-    statuses = cell_statuses(cells, args.results)
+    problems: list = []
+    statuses = cell_statuses(cells, args.results, problems)
+    _warn_problems(problems)
     todo = [s for s in statuses if needs_run(s, args.force, args.retry_failed)]
     print(f"matrix {matrix.name}: {len(cells)} cells selected, {len(todo)} to run, "
           f"{len(cells) - len(todo)} already recorded; results in {args.results}/runs/",
@@ -273,7 +275,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     print(f"# matrix {matrix.name} ({matrix.source}): {matrix.description}")
     print(f"{'cell':12s}  {'status':8s}  {'records':>7s}  cell settings")
     counts: dict[str, int] = {}
-    for status in cell_statuses(cells, args.results):
+    problems: list = []
+    statuses = cell_statuses(cells, args.results, problems)
+    _warn_problems(problems)
+    for status in statuses:
         counts[status.status] = counts.get(status.status, 0) + 1
         note = (f"  (checkpoint at step {status.checkpoint_step})"
                 if status.checkpoint_step is not None else "")

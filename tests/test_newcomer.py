@@ -59,3 +59,51 @@ def test_records_and_checkpoints_are_readable_by_others(tmp_path):
         os.umask(previous)
     for path in (record, tmp_path / "checkpoint.npz"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+@pytest.fixture
+def damaged_results(golden_results):
+    """The golden results plus three valid-JSON records with wrong contents."""
+    import json
+
+    runs = golden_results / "runs"
+    good = json.loads(next(runs.glob("4ee0628c6f3e-*.json")).read_text())
+    for name, change in (("a-metrics", {"metrics": "oops"}),
+                         ("b-version", {"suite_version": ["0.1.0"]}),
+                         ("c-config", {"config": {"x": 1}})):
+        (runs / f"{name}.json").write_text(json.dumps({**good, **change}))
+    return golden_results
+
+
+def test_a_malformed_record_is_skipped_and_named_everywhere(damaged_results, capsys):
+    from dashboard.data import load_data
+
+    for command in (["table", "--results", str(damaged_results)],
+                    ["list", "--matrix", "quick", "--results", str(damaged_results)]):
+        assert main(command) == 0
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        for name in ("a-metrics", "b-version", "c-config"):
+            assert f"skipped {damaged_results}/runs/{name}.json" in err, (command, name)
+    assert "suite_version must be str or null, not list" in err
+    data = load_data(damaged_results)
+    assert len(data.problems) == 3 and len(data.runs) == 21
+
+
+def test_an_unreadable_record_never_marks_a_cell_done(tmp_path):
+    """A record whose configuration cannot be read does not count, even with the right hash."""
+    import json
+
+    from suite.bench.recording import _base_record
+    from suite.bench.runner import PENDING, cell_statuses
+    from suite.version import __version__
+
+    cell = load_matrix("smoke").cells[0]
+    record = _base_record(cell, "smoke", {}, {}, "2026-12-02T00:00:00+00:00",
+                          "2026-12-02T00:01:00+00:00", "completed")
+    record.update(metrics={}, config={"x": 1}, suite_version=__version__)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / f"{cell.id}-x.json").write_text(json.dumps(record))
+    problems: list = []
+    [status] = cell_statuses([cell], tmp_path, problems)
+    assert status.status == PENDING and "cannot read" in str(problems[0])

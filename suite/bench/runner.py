@@ -21,7 +21,7 @@ import jax
 
 from suite.bench.build import build_vmc, resolve_reference
 from suite.bench.checkpoint import Checkpoint, checkpoint_step, load_checkpoint, save_checkpoint
-from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS
+from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS, RunConfig
 from suite.bench.matrix import Cell, config_hash
 from suite.bench.provenance import environment, git_state, peak_memory, utc_now
 from suite.bench.recording import completed_record, failed_record
@@ -29,7 +29,7 @@ from suite.bench.train import StepCallback, train
 from suite.engine.sharding import is_writer
 from suite.engine.snapshots import attention_maps, snapshot_configurations
 from suite.errors import DivergenceError
-from suite.report.records import RunRecord, load_records, write_record
+from suite.report.records import RecordError, RunRecord, load_records, write_record
 from suite.version import __version__
 
 CHECKPOINT_DIRECTORY = "checkpoints"
@@ -67,10 +67,24 @@ def checkpoint_fingerprint(cell: Cell) -> str:
     return f"{config_hash(cell.config)}:{__version__}"
 
 
-def cell_statuses(cells: list[Cell], results_dir: Path) -> list[CellStatus]:
-    """The status of each cell in ``results_dir`` (unreadable records are ignored here)."""
+def cell_statuses(cells: list[Cell], results_dir: Path,
+                  problems: list[RecordError] | None = None) -> list[CellStatus]:
+    """The status of each cell in ``results_dir``.
+
+    Only a record that loads counts, its configuration included: a file that cannot be read
+    (truncated, wrong types, a configuration this version cannot read) never marks a cell done;
+    it is appended to ``problems`` (when given) for the caller to name.
+    """
+    loaded = load_records(results_dir)
     by_key: dict[tuple[str, str], list[tuple[Path, dict]]] = {}
-    for path, record in load_records(results_dir).records:
+    skipped = list(loaded.problems)
+    for path, record in loaded.records:
+        try:
+            RunConfig.from_dict(record.config)
+        except (KeyError, TypeError, AttributeError) as error:
+            skipped.append(RecordError(path, "has a configuration this version cannot read "
+                                             f"({error})"))
+            continue
         key = (record.config_hash or "", record.suite_version)
         by_key.setdefault(key, []).append((path, record))
     statuses = []
@@ -86,6 +100,8 @@ def cell_statuses(cells: list[Cell], results_dir: Path) -> list[CellStatus]:
         ckpt = checkpoint_path(results_dir, cell)
         step = checkpoint_step(ckpt) if ckpt.is_file() else None
         statuses.append(CellStatus(cell, status, paths, step))
+    if problems is not None:
+        problems.extend(skipped)
     return statuses
 
 

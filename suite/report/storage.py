@@ -13,6 +13,8 @@ import json
 import os
 import secrets
 import tempfile
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -70,7 +72,42 @@ class JsonObject:
                 known[key] = kind.from_json(known[key])
         if "extra" in names:
             known["extra"] = {key: value for key, value in data.items() if key not in names}
+        _check_types(cls, known)
         return cls(**known)
+
+
+_JSON_TYPES: dict[Any, tuple[type, ...]] = {str: (str,), int: (int,), float: (int, float),
+                                            bool: (bool,), dict: (dict,), list: (list,)}
+
+
+def _allowed(hint: Any) -> tuple[tuple[type, ...], bool] | None:
+    """The JSON types a field's annotation admits, and whether ``None`` is allowed; ``None``
+    for annotations this check leaves alone (``Any``, nested objects)."""
+    args = typing.get_args(hint)
+    optional = type(None) in args
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        rest = [arg for arg in args if arg is not type(None)]
+        if len(rest) != 1:
+            return None
+        hint = rest[0]
+    hint = typing.get_origin(hint) or hint
+    if hint not in _JSON_TYPES:
+        return None
+    return _JSON_TYPES[hint], optional
+
+
+def _check_types(cls: type, values: dict[str, Any]) -> None:
+    """Raise ``TypeError`` naming the field whose JSON value has the wrong type (a string where
+    a number belongs, a list where a string belongs...)."""
+    hints = typing.get_type_hints(cls)
+    for name, value in values.items():
+        allowed = _allowed(hints.get(name, Any))
+        if allowed is None or (value is None and allowed[1]):
+            continue
+        kinds, _ = allowed
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            raise TypeError(f"{cls.__name__}.{name} must be {' or '.join(k.__name__ for k in kinds)}"
+                            f"{' or null' if allowed[1] else ''}, not {type(value).__name__}")
 
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
