@@ -107,3 +107,17 @@ def test_an_unreadable_record_never_marks_a_cell_done(tmp_path):
     problems: list = []
     [status] = cell_statuses([cell], tmp_path, problems)
     assert status.status == PENDING and "cannot read" in str(problems[0])
+
+
+def test_a_step_time_measured_on_a_busy_host_is_flagged():
+    import pandas as pd
+    from test_purpose_and_seeds import _row
+
+    from suite.report.tables import contended, render_table
+
+    busy = _row(host_load_max=3.4, cpu_count=2)
+    assert contended(pd.Series(busy)) and not contended(pd.Series(_row(host_load_max=2.1,
+                                                                        cpu_count=2)))
+    assert not contended(pd.Series(_row()))  # records from before: not measured, not flagged
+    text = render_table(pd.DataFrame([busy]))
+    assert "| 0.1* |" in text and "other work shared the CPU" in text

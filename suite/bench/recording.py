@@ -106,6 +106,7 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         "compile_seconds": result.compile_seconds,
         "total_seconds": result.total_seconds,
         "timed_steps_this_process": result.n_timed_steps,
+        "host_load_max": getattr(result, "host_load_max", None),
         "devices": getattr(result, "n_devices", 1),
         "processes": environment.get("process_count", 1),
         **memory,

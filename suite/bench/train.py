@@ -8,6 +8,7 @@ reported seconds per step is the median over all optimisation steps.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,6 +79,10 @@ class TrainResult:
     """the evaluation of the symmetry-projected state (``symmetry_projection``), else ``None``"""
     projected_exact: ExactCheck | None = None
     """the projected state's exact energy and Var(H) (both options on), else ``None``"""
+    host_load_max: float | None = None
+    """the highest 1-minute load average of the host seen after a step of this process
+    (``None`` where the platform has none): above the core count, other work shared the CPU
+    and the step times are inflated"""
 
 
 def _check_finite(step: int, info: StepInfo) -> None:
@@ -150,6 +155,8 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
     done = first_step  # steps whose results are in both ``state`` and ``trace``
     last_saved, last_saved_at = done, time.perf_counter()
 
+    load_max = None
+
     def progress() -> Checkpoint:
         return Checkpoint(state, {name: values[:done].copy() for name, values in trace.items()})
 
@@ -163,6 +170,7 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
             for name in ("energy", "error", "variance", "acceptance"):
                 trace[name][done] = float(getattr(info, name))
             trace["seconds"][done] = seconds
+            load_max = _max_or_none(load_max, _load_average())
             state, done = new_state, done + 1
             if on_step is not None:
                 on_step(done - 1, info, seconds)
@@ -185,7 +193,20 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
     checks = after_training(config, vmc, state, evaluation)
     return TrainResult(config, n_parameters, evaluation, seconds_per_step, compile_seconds,
                        time.perf_counter() - start, trace, state, n_timed_steps=n_steps,
-                       n_devices=1 if mesh is None else mesh.size, **checks)
+                       n_devices=1 if mesh is None else mesh.size, host_load_max=load_max,
+                       **checks)
+
+
+def _load_average() -> float | None:
+    """The host's 1-minute load average (``None`` where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return None
+
+
+def _max_or_none(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def after_training(config: RunConfig, vmc: VMC, state: VMCState, evaluation: Evaluation

@@ -73,7 +73,8 @@ class RunMetrics(JsonObject):
     record predates one."""
 
     _NESTED: ClassVar[dict[str, type]] = {"reference": RecordedReference}
-    _OMIT_IF_NONE: ClassVar[frozenset[str]] = frozenset({"time_to_target", "exact", "projected"})
+    _OMIT_IF_NONE: ClassVar[frozenset[str]] = frozenset({"time_to_target", "exact", "projected",
+                                                         "host_load_max"})
 
     energy_per_site: float | None = None
     energy_error: float | None = None
@@ -96,6 +97,10 @@ class RunMetrics(JsonObject):
     compile_seconds: float | None = None
     total_seconds: float | None = None
     timed_steps_this_process: int | None = None
+    host_load_max: float | None = None
+    """the highest 1-minute load average of the host during the timed steps: above the core
+    count (``environment.cpu_count``), other work shared the CPU and ``seconds_per_step`` is
+    inflated (``None``: not measured)"""
     devices: int | None = None
     processes: int | None = None
     device_peak_bytes: int | None = None

@@ -58,6 +58,8 @@ def run_row(path: Path, record: RunRecord) -> dict[str, Any]:
         "reference_kind": None if reference is None else reference.kind,
         "n_parameters": metrics.n_parameters,
         "seconds_per_step": metrics.seconds_per_step,
+        "host_load_max": metrics.host_load_max,
+        "cpu_count": environment.get("cpu_count"),
         "compile_seconds": metrics.compile_seconds,
         "total_seconds": metrics.total_seconds,
         "acceptance": metrics.acceptance,

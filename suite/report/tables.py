@@ -174,7 +174,7 @@ def _cells(row: pd.Series, latex: bool, seeds: bool = False,
         "" if timing else format_scientific(row["relative_error"], latex),
         "" if timing else format_scientific(row["v_score"], latex),
         format_count(row["n_parameters"], latex),
-        f"{row['seconds_per_step']:.3g}",
+        f"{row['seconds_per_step']:.3g}" + (CONTENDED if contended(row) else ""),
         format_duration(row["total_seconds"]),
     ]
     if seeds:
@@ -185,6 +185,19 @@ def _cells(row: pd.Series, latex: bool, seeds: bool = False,
                   "" if timing else _optional(row.get(f"seconds_to_{time_to_target}"),
                                               None)]
     return cells
+
+
+CONTENDED = "*"
+"""marks a step time measured while the host's load exceeded its cores"""
+
+
+def contended(row: pd.Series) -> bool:
+    """Whether other work shared the CPU during the run: the host's highest 1-minute load
+    average during training above 1.25 x its cores (a run alone keeps it near the core count)."""
+    load, cores = row.get("host_load_max"), row.get("cpu_count")
+    if load is None or cores is None or pd.isna(load) or pd.isna(cores):
+        return False
+    return float(load) > 1.25 * float(cores)
 
 
 def _optional(value, spec: str | None) -> str:
@@ -229,6 +242,9 @@ def to_markdown(blocks: list[TableBlock], time_to_target: str | None = None) -> 
         out.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(headers))) + "|")
         for _, row in block.rows.iterrows():
             out.append("| " + " | ".join(_cells(row, False, seeds, time_to_target)) + " |")
+        if any(contended(row) for _, row in block.rows.iterrows()):
+            out.append(f"\n{CONTENDED} measured while other work shared the CPU (host load "
+                       "above 1.25 x its cores): that step time is inflated")
         out.append("")
     return "\n".join(out)
 
