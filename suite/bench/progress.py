@@ -41,17 +41,21 @@ class MatrixProgress:
         self._close_cell_bar()
         self.matrix_bar.close()
 
-    def step_callback(self, cell: Cell, steps: int):
-        """The runner's ``step_callback``: a new cell bar, and its per-step update."""
-        self.cell_bar = bar = tqdm(total=steps, desc=cell.label or cell.id, unit="step",
-                                   file=sys.stderr, disable=self.disable, dynamic_ncols=True,
-                                   position=1, leave=False)
+    def step_callback(self, cell: Cell, steps: int, start: int = 0):
+        """The runner's ``step_callback``: a new cell bar, and its per-step update.
+
+        A resumed cell's bar starts at its checkpoint's step (``start``), so its rate and ETA
+        count only the steps taken now.
+        """
+        self.cell_bar = bar = tqdm(total=steps, initial=start, desc=cell.label or cell.id,
+                                   unit="step", file=sys.stderr, disable=self.disable,
+                                   dynamic_ncols=True, position=1, leave=False)
         self.started_at = None
 
         def on_step(step, info, seconds):
             if self.started_at is None:  # a resumed run starts late: count earlier steps once
                 self.started_at = step
-                bar.update(step)
+                bar.update(step - bar.n)
                 self.matrix_bar.update(step)
             bar.update(1)
             self.matrix_bar.update(1)

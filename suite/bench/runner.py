@@ -9,11 +9,9 @@ SIGTERM); the next run of that cell resumes from it and removes it once the reco
 
 from __future__ import annotations
 
-import signal
 import sys
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS, RunConfig
 from suite.bench.matrix import Cell, config_hash
 from suite.bench.provenance import environment, git_state, peak_memory, utc_now
 from suite.bench.recording import completed_record, failed_record
+from suite.bench.signals import StopRequested, stop_on_signals
 from suite.bench.train import StepCallback, train
 from suite.engine.sharding import is_writer
 from suite.engine.snapshots import attention_maps, snapshot_configurations
@@ -113,27 +112,11 @@ def needs_run(status: CellStatus, force: bool = False, retry_failed: bool = Fals
     return status.status == FAILED and retry_failed
 
 
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM (a cluster's job timeout, ``kill``) into KeyboardInterrupt while inside."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback | None = None,
              checkpoint_every_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
              checkpoint_every_steps: int | None = None,
-             devices: str | int | None = "all", flops: bool = False) -> tuple[str, Path | None]:
+             devices: str | int | None = "all", flops: bool = False,
+             should_stop: Callable[[], bool] | None = None) -> tuple[str, Path | None]:
     """Run one cell to the end (resuming from its checkpoint if there is one) and record it.
 
     The samples are split over ``devices`` (``"all"`` or a number; see ``suite.engine.sharding``). In a
@@ -160,6 +143,9 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
         if resume is None and ckpt_path.exists():
             print(f"nqsbench: warning: ignoring {ckpt_path}: it belongs to another configuration "
                   "or suite version, or cannot be read; starting the cell afresh", file=sys.stderr)
+        if resume is not None:
+            print(f"nqsbench: resumed {cell.id} from step {int(resume.state.step)} "
+                  f"(checkpoint {ckpt_path})", file=sys.stderr)
         resume = resume or Checkpoint.fresh(fresh)
         configurations = snapshot_configurations(config.system.n_sites)
         initial_maps = attention_maps(vmc.model, fresh.params, configurations)
@@ -167,8 +153,11 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
                        on_checkpoint=lambda c: save_checkpoint(ckpt_path, c, fingerprint),
                        checkpoint_every_steps=checkpoint_every_steps,
                        checkpoint_every_seconds=checkpoint_every_seconds, devices=devices,
-                       vmc=vmc)
+                       vmc=vmc, should_stop=should_stop)
         final_maps = attention_maps(vmc.model, result.state.params, configurations)
+        if should_stop is not None and should_stop():  # keep the finished steps
+            save_checkpoint(ckpt_path, Checkpoint(result.state, result.trace), fingerprint)
+            raise StopRequested("a signal asked the run to stop")
     except DivergenceError as error:
         record = failed_record(cell=cell, matrix=matrix, step=error.step, reason=error.reason,
                                environment=env, git=git, started_at=started_at,
@@ -214,7 +203,7 @@ def _write(results_dir: Path, record: RunRecord) -> Path | None:
     return write_record(results_dir, record) if is_writer() else None
 
 
-ProgressFactory = Callable[[Cell, int], StepCallback | None]
+ProgressFactory = Callable[[Cell, int, int], StepCallback | None]
 
 
 def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, force: bool = False,
@@ -229,25 +218,28 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
         statuses: from :func:`cell_statuses`.
         force: re-run done (and failed) cells too (adds records; never replaces one).
         retry_failed: re-run failed cells.
-        step_callback: ``(cell, steps) -> on_step`` for a per-run progress display.
+        step_callback: ``(cell, steps, start) -> on_step`` for a per-run progress display
+            (``start``: the step a resumed cell starts from, 0 for a fresh one).
         on_cell_done: called with ``(status, "completed"|"failed"|"skipped", record path)``.
         devices: ``"all"`` or a number of devices to split each run's samples over.
         flops: record each run's FLOP accounting (:func:`run_cell`).
     """
     summary = RunSummary()
-    with sigterm_as_interrupt():
+    with stop_on_signals() as stop:
         for status in statuses:
+            stop.raise_if_requested()
             if not needs_run(status, force, retry_failed):
                 summary.skipped.append(status)
                 if on_cell_done is not None:
                     on_cell_done(status, "skipped", None)
                 continue
-            on_step = (step_callback(status.cell, status.cell.config.optimizer.steps)
+            on_step = (step_callback(status.cell, status.cell.config.optimizer.steps,
+                                     status.checkpoint_step or 0)
                        if step_callback is not None else None)
             outcome, path = run_cell(status.cell, results_dir, matrix, on_step=on_step,
                                      checkpoint_every_seconds=checkpoint_every_seconds,
                                      checkpoint_every_steps=checkpoint_every_steps,
-                                     devices=devices, flops=flops)
+                                     devices=devices, flops=flops, should_stop=stop)
             (summary.completed if outcome == "completed" else summary.failed).append(path)
             if on_cell_done is not None:
                 on_cell_done(status, outcome, path)

@@ -20,6 +20,7 @@ from suite.bench.build import build_vmc
 from suite.bench.checkpoint import TRACE_FIELDS, Checkpoint
 from suite.bench.checks import ExactCheck, exact_check, projected_state, projected_vmc
 from suite.bench.config import RunConfig
+from suite.bench.signals import StopRequested
 from suite.engine.models import count_parameters
 from suite.engine.sharding import (
     check_divisible,
@@ -109,7 +110,8 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
           on_checkpoint: Callable[[Checkpoint], None] | None = None,
           checkpoint_every_steps: int | None = None,
           checkpoint_every_seconds: float | None = None,
-          devices: str | int | None = "all", vmc: VMC | None = None) -> TrainResult:
+          devices: str | int | None = "all", vmc: VMC | None = None,
+          should_stop: Callable[[], bool] | None = None) -> TrainResult:
     """Optimise the configured model, then evaluate it with ``config.evaluation_samples`` samples.
 
     Args:
@@ -125,6 +127,9 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
             over them (``suite.engine.sharding``) and the step gives the single-device update.
         vmc: the engine of ``config`` when the caller has built it already
             (:func:`suite.bench.build.build_vmc`); built here otherwise.
+        should_stop: asked after compilation, after every step and before the evaluation
+            (e.g. :data:`suite.bench.signals.STOP`); when it answers ``True``, the progress is
+            checkpointed and :class:`~suite.bench.signals.StopRequested` raised.
 
     Returns:
         :class:`TrainResult`.
@@ -160,7 +165,14 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
     def progress() -> Checkpoint:
         return Checkpoint(state, {name: values[:done].copy() for name, values in trace.items()})
 
+    def stop_if_asked() -> None:
+        if should_stop is not None and should_stop():
+            raise StopRequested("a signal asked the run to stop")
+
+    if on_checkpoint is not None and done == 0:  # a kill before the first periodic one
+        on_checkpoint(progress())                # still finds the compiled cell's start
     try:
+        stop_if_asked()
         while done < config.optimizer.steps:
             tick = time.perf_counter()
             new_state, info = step_fn(state)
@@ -181,16 +193,26 @@ def train(config: RunConfig, on_step: StepCallback | None = None,
             ):
                 on_checkpoint(progress())
                 last_saved, last_saved_at = done, time.perf_counter()
+            stop_if_asked()
     except KeyboardInterrupt:
         if on_checkpoint is not None and done > last_saved:
             on_checkpoint(progress())
         raise
 
-    evaluation = evaluate(vmc, state, config.evaluation_samples)
-    if not math.isfinite(evaluation.energy):
-        raise DivergenceError(config.optimizer.steps, f"evaluated energy is {evaluation.energy}")
+    try:
+        stop_if_asked()
+        evaluation = evaluate(vmc, state, config.evaluation_samples)
+        if not math.isfinite(evaluation.energy):
+            raise DivergenceError(config.optimizer.steps,
+                                  f"evaluated energy is {evaluation.energy}")
+        stop_if_asked()
+        checks = after_training(config, vmc, state, evaluation)
+        stop_if_asked()
+    except KeyboardInterrupt:  # the steps are done: keep them
+        if on_checkpoint is not None and done > last_saved:
+            on_checkpoint(progress())
+        raise
     seconds_per_step = float(np.median(trace["seconds"])) if len(trace["seconds"]) else math.nan
-    checks = after_training(config, vmc, state, evaluation)
     return TrainResult(config, n_parameters, evaluation, seconds_per_step, compile_seconds,
                        time.perf_counter() - start, trace, state, n_timed_steps=n_steps,
                        n_devices=1 if mesh is None else mesh.size, host_load_max=load_max,
