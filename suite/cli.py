@@ -243,7 +243,7 @@ def _selected_cells(args: argparse.Namespace, shard: str | None = None):
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from suite.bench.progress import MatrixProgress
-    from suite.bench.runner import cell_statuses, needs_run, run_cells
+    from suite.bench.runner import cell_statuses, check_writable, needs_run, run_cells
     from suite.engine.sharding import initialize_cluster, is_writer
 
     if initialize_cluster() and not is_writer():
@@ -252,6 +252,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     problems: list = []
     statuses = cell_statuses(cells, args.results, problems)
     _warn_problems(problems)
+    if is_writer():
+        check_writable(Path(args.results))
     todo = [s for s in statuses if needs_run(s, args.force, args.retry_failed)]
     print(f"matrix {matrix.name}: {len(cells)} cells selected, {len(todo)} to run, "
           f"{len(cells) - len(todo)} already recorded; results in {args.results}/runs/",

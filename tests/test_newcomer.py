@@ -121,3 +121,55 @@ def test_a_step_time_measured_on_a_busy_host_is_flagged():
     assert not contended(pd.Series(_row()))  # records from before: not measured, not flagged
     text = render_table(pd.DataFrame([busy]))
     assert "| 0.1* |" in text and "other work shared the CPU" in text
+
+
+def test_an_unwritable_results_directory_is_refused_before_anything_runs(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    matrix = tmp_path / "tiny.toml"
+    from conftest import TINY_MATRIX
+
+    matrix.write_text(TINY_MATRIX)
+    assert main(["run", "--matrix", str(matrix), "--results", str(blocker / "results"),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--results" in err and "is not writable" in err and "Traceback" not in err
+
+
+def test_a_record_that_cannot_be_written_keeps_the_trained_state(tmp_path, monkeypatch, capsys):
+    """The disk fills during training: the state goes to the rescue directory, named in the
+    message, the matrix goes on, and copying it back records the cell without retraining."""
+    import errno
+    import shutil as sh
+
+    from conftest import TINY_MATRIX
+
+    import suite.bench.runner as runner
+
+    matrix = tmp_path / "tiny.toml"
+    matrix.write_text(TINY_MATRIX)
+    results = tmp_path / "results"
+    monkeypatch.setenv(runner.RESCUE_VARIABLE, str(tmp_path / "rescued"))
+    real_write = runner.write_record
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runner, "write_record", full_disk)
+    command = ["run", "--matrix", str(matrix), "--results", str(results), "--no-progress"]
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    rescued = sorted((tmp_path / "rescued").glob("*.npz"))
+    assert len(rescued) == 2 and "No space left on device" in err and str(rescued[0]) in err
+    monkeypatch.setattr(runner, "write_record", real_write)
+    for path in rescued:
+        sh.copy(path, results / "checkpoints" / path.name)
+    assert main(command) == 0
+    for path in results.glob("runs/*.json"):
+        assert json_metrics(path)["timed_steps_this_process"] == 0
+
+
+def json_metrics(path):
+    import json
+
+    return json.loads(path.read_text())["metrics"]

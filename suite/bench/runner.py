@@ -9,7 +9,10 @@ SIGTERM); the next run of that cell resumes from it and removes it once the reco
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +30,7 @@ from suite.bench.signals import StopRequested, stop_on_signals
 from suite.bench.train import StepCallback, train
 from suite.engine.sharding import is_writer
 from suite.engine.snapshots import attention_maps, snapshot_configurations
-from suite.errors import DivergenceError
+from suite.errors import ConfigError, DivergenceError
 from suite.report.records import RecordError, RunRecord, load_records, write_record
 from suite.version import __version__
 
@@ -180,10 +183,52 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
                               environment=env, git=git, memory=memory,
                               started_at=started_at, finished_at=utc_now(), attention=attention,
                               flops=_flop_metrics(cell, vmc, result, env) if flops else None)
-    path = _write(results_dir, record)
+    try:
+        path = _write(results_dir, record)
+    except OSError as error:  # read-only or full after all: keep the trained state
+        rescue = rescue_path(cell)
+        save_checkpoint(rescue, Checkpoint(result.state, result.trace), fingerprint)
+        print(f"nqsbench: error: the record of {cell.id} could not be written to "
+              f"{results_dir}/runs/ ({error.strerror or error}); the trained state is kept in "
+              f"{rescue}: copy it to {ckpt_path} and run again to record it without "
+              "retraining", file=sys.stderr)
+        return "failed", None
     if is_writer():
         ckpt_path.unlink(missing_ok=True)
     return "completed", path
+
+
+RESCUE_VARIABLE = "NQSBENCH_RESCUE_DIR"
+MIN_FREE_BYTES = 50 * 2**20
+"""free space a results directory needs before a run starts (records are kilobytes, checkpoints
+of paper cells a few megabytes)"""
+
+
+def rescue_path(cell: Cell) -> Path:
+    """Where a trained state goes when its record cannot be written: ``$NQSBENCH_RESCUE_DIR``
+    or ``~/.cache/nqsbench/rescued``, one checkpoint per cell."""
+    root = os.environ.get(RESCUE_VARIABLE) or Path.home() / ".cache" / "nqsbench" / "rescued"
+    return Path(root) / f"{cell.id}.npz"
+
+
+def check_writable(results_dir: Path) -> None:
+    """Raise :class:`ConfigError` (``--results``) unless ``results_dir`` can take records and
+    checkpoints: creatable, writable, with :data:`MIN_FREE_BYTES` free. Checked before anything
+    runs, so a read-only or full directory costs no training."""
+    results_dir = Path(results_dir)
+    try:
+        for sub in (results_dir / "runs", results_dir / CHECKPOINT_DIRECTORY):
+            sub.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=sub):
+                pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError("--results", f"{results_dir} is not writable ({reason}); choose a "
+                                       "directory you can write to") from None
+    free = shutil.disk_usage(results_dir).free
+    if free < MIN_FREE_BYTES:
+        raise ConfigError("--results", f"{results_dir} has {free / 2**20:.0f} MiB free; a run "
+                                       f"needs at least {MIN_FREE_BYTES // 2**20} MiB")
 
 
 def _flop_metrics(cell: Cell, vmc, result, env: dict) -> dict | None:
