@@ -317,6 +317,10 @@ def _cmd_table(args: argparse.Namespace) -> int:
         print(f"nqsbench table: no completed runs in {args.results}/runs/ match; produce some "
               "with `nqsbench run`", file=sys.stderr)
         return 1
+    matrices = sorted(runs.loc[runs["status"] == "completed", "matrix"].dropna().unique())
+    if args.matrix is None and len(matrices) > 1:
+        print(f"nqsbench table: runs of {len(matrices)} matrices ({', '.join(matrices)}), one "
+              "block each; --matrix NAME shows one", file=sys.stderr)
     sys.stdout.write(render_table(runs, args.format, args.time_to_target))
     return 0
 

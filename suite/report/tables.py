@@ -34,8 +34,10 @@ HEADERS: tuple[str, ...] = ("Attention", "Layers", "d", "h", "Steps", "Energy", 
 
 @dataclass(frozen=True)
 class TableBlock:
-    """The runs of one lattice, coupling and device, one row per model."""
+    """The runs of one matrix, lattice, coupling and device, one row per model."""
 
+    matrix: str
+    """the matrix the runs came from (``-`` for runs recorded without one)"""
     L: int
     J2: float
     device: str
@@ -54,6 +56,8 @@ def _describe_references(references, number, text) -> str:
                      for energy, kind, ref_id in references) or "none known"
 
 
+NO_MATRIX = "-"
+"""the block label of runs recorded without a matrix (``nqsbench train`` writes none)"""
 TIMING = "timing"
 """the ``purpose`` of a cell that measures only its cost"""
 NOT_AN_ACCURACY = "timing only"
@@ -140,18 +144,23 @@ def format_count(value: int, latex: bool = False) -> str:
 
 
 def table_blocks(runs: pd.DataFrame) -> list[TableBlock]:
-    """Group the latest completed runs into paper-style blocks, ordered by L, J2, device (a
-    cell run with several seeds is one row: :func:`combine_seeds`)."""
+    """Group the latest completed runs into paper-style blocks, ordered by matrix, L, J2 and
+    device (a cell run with several seeds is one row: :func:`combine_seeds`). Runs of different
+    matrices never share a block, so a user's smoke rows never sit beside converged ones."""
     runs = combine_seeds(latest_completed(runs))
+    if runs.empty:
+        return []
+    runs = runs.assign(matrix=runs["matrix"].fillna(NO_MATRIX))
     blocks = []
-    for (L, J2, device), group in runs.groupby(["L", "J2", "device"], sort=True, dropna=False):
+    for (matrix, L, J2, device), group in runs.groupby(["matrix", "L", "J2", "device"],
+                                                       sort=True, dropna=False):
         group = group.assign(_order=group["attention"].map(ATTENTION_ORDER).fillna(9))
         group = group.sort_values(["model", "_order", "layers", "d", "heads", "steps"],
                                   ascending=[False, True, True, True, True, True])
         references = group.dropna(subset=["reference_id"]).drop_duplicates("reference_id")
         found = tuple((float(r.reference_energy), str(r.reference_kind), str(r.reference_id))
                       for r in references.itertuples())
-        blocks.append(TableBlock(int(L), float(J2), str(device), found,
+        blocks.append(TableBlock(str(matrix), int(L), float(J2), str(device), found,
                                  group.drop(columns="_order")))
     return blocks
 
@@ -222,13 +231,17 @@ def _has_seeds(blocks: list[TableBlock]) -> bool:
 
 def _caption(block: TableBlock) -> str:
     if all(_is_timing(row) for _, row in block.rows.iterrows()):
-        return (f"L = {block.L}, J2/J1 = {block.J2:g} on {block.device}; timing cells only "
-                "(short runs: cost per step, no energy error)")
-    caption = (f"L = {block.L}, J2/J1 = {block.J2:g} on {block.device}; "
+        return (f"{_matrix_prefix(block)}L = {block.L}, J2/J1 = {block.J2:g} on "
+                f"{block.device}; timing cells only (short runs: cost per step, no energy error)")
+    caption = (f"{_matrix_prefix(block)}L = {block.L}, J2/J1 = {block.J2:g} on {block.device}; "
                f"relative error against {block.reference}")
     if (block.rows["n_seeds"] > 1).any():
         caption += "; rows with several seeds: mean energy, (spread over the seeds)"
     return caption
+
+
+def _matrix_prefix(block: TableBlock) -> str:
+    return "" if block.matrix == NO_MATRIX else f"matrix {block.matrix}: "
 
 
 def to_markdown(blocks: list[TableBlock], time_to_target: str | None = None) -> str:
@@ -271,7 +284,10 @@ def to_latex(blocks: list[TableBlock], time_to_target: str | None = None) -> str
     columns = "ll" + "r" * (len(headers) - 2)
     for block in blocks:
         caption = (f"Results for the $J_1$-$J_2$ Heisenberg model on a ${block.L}\\times{block.L}$ "
-                   f"lattice at $J_2/J_1 = {block.J2:g}$, measured on "
+                   f"lattice at $J_2/J_1 = {block.J2:g}$"
+                   + ("" if block.matrix == NO_MATRIX else
+                      f" (matrix {latex_escape(block.matrix)})")
+                   + ", measured on "
                    f"{latex_escape(block.device)}. Relative error against "
                    f"{_describe_references(block.references, _latex_number, latex_escape)}.")
         if seeds:
@@ -293,7 +309,7 @@ def to_latex(blocks: list[TableBlock], time_to_target: str | None = None) -> str
 
 
 CSV_COLUMNS: tuple[str, ...] = (
-    "L", "J2", "J1", "device", "model", "attention", "layers", "d", "heads", "patch", "samples",
+    "matrix", "L", "J2", "J1", "device", "model", "attention", "layers", "d", "heads", "patch", "samples",
     "steps", "energy", "energy_error", "energy_text", "relative_error", "reference_id",
     "reference_energy", "reference_kind", "v_score", "n_parameters", "seconds_per_step",
     "compile_seconds", "total_seconds", "cell_id", "commit", "finished_at",
