@@ -211,6 +211,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from suite.bench.train import train
 
     config = _run_config(args)
+    _check_devices(args.devices)
     bar = tqdm(total=config.optimizer.steps, desc="train", unit="step", file=sys.stderr,
                disable=args.no_progress, dynamic_ncols=True)
 
@@ -226,6 +227,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     reference = resolve_reference(config.system.L, config.system.J2, config.system.J1)
     print("\n".join(train_summary(result, reference)))
     return 0
+
+
+def _check_devices(devices: str) -> None:
+    """``--devices`` checked before any model is built (a typo costs no compilation)."""
+    from suite.engine.sharding import select_devices
+
+    select_devices(devices)
 
 
 def _selected_cells(args: argparse.Namespace, shard: str | None = None):
@@ -252,6 +260,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     problems: list = []
     statuses = cell_statuses(cells, args.results, problems)
     _warn_problems(problems)
+    _check_devices(args.devices)
     if is_writer():
         check_writable(Path(args.results))
     todo = [s for s in statuses if needs_run(s, args.force, args.retry_failed)]

@@ -173,3 +173,36 @@ def json_metrics(path):
     import json
 
     return json.loads(path.read_text())["metrics"]
+
+
+def test_devices_are_checked_before_anything_is_built(monkeypatch, capsys):
+    import suite.bench.build as build
+
+    def never(*args, **kwargs):
+        raise AssertionError("a model was built before --devices was checked")
+
+    monkeypatch.setattr(build, "build_vmc", never)
+    assert main(["train", "--L", "4", "--devices", "5"]) == 2
+    assert main(["run", "--matrix", "smoke", "--devices", "two", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "devices: asked for 5 devices" in err and "'all' or a positive integer" in err
+
+
+def test_the_wall_time_from_start_to_record_is_recorded_and_shown(tmp_path):
+    """Training is not all of a cell's time (attention maps, checks, FLOP accounting): the
+    record keeps the wall time too, and the table shows both."""
+    from conftest import TINY_MATRIX
+
+    from suite.bench.runner import cell_statuses, run_cells
+    from suite.report.rows import load_runs
+    from suite.report.tables import render_table
+
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_MATRIX.replace('["t5", "factored"]', '["factored"]'))
+    matrix = load_matrix(path)
+    results = tmp_path / "results"
+    run_cells(cell_statuses(list(matrix.cells), results), results, matrix.name)
+    runs = load_runs(results).frame
+    assert (runs["wall_seconds"] > runs["total_seconds"]).all()
+    assert " wall) |" in render_table(runs)
+    assert render_table(runs, "csv").splitlines()[0].endswith(",wall_seconds")

@@ -69,7 +69,7 @@ def _base_record(cell: Cell, matrix: str, environment: dict, git: dict, started_
 def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | None,
                      environment: dict, git: dict, memory: dict, started_at: str,
                      finished_at: str, attention: dict | None,
-                     flops: dict | None = None) -> RunRecord:
+                     flops: dict | None = None, wall_seconds: float | None = None) -> RunRecord:
     """The record of a finished run.
 
     Args:
@@ -79,6 +79,8 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         attention: ``{"configurations", "initial", "final"}`` arrays, or ``None`` (no attention).
         flops: :func:`suite.perf.flops.flop_metrics` (``None``: not measured; the metrics are
             recorded as ``None``).
+        wall_seconds: from the cell's start to its record (set-up, compilation, training,
+            evaluation, checks, attention maps, FLOP accounting); ``None``: not measured.
     """
     evaluation = result.evaluation
     n_sites = cell.config.system.n_sites
@@ -105,6 +107,7 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         "seconds_per_step_statistic": "median over all optimisation steps, compile excluded",
         "compile_seconds": result.compile_seconds,
         "total_seconds": result.total_seconds,
+        "wall_seconds": wall_seconds,
         "timed_steps_this_process": result.n_timed_steps,
         "host_load_max": getattr(result, "host_load_max", None),
         "devices": getattr(result, "n_devices", 1),

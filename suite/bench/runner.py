@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -134,7 +135,7 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
         and propagates.
     """
     results_dir = Path(results_dir)
-    started_at = utc_now()
+    started_at, wall_start = utc_now(), time.perf_counter()
     config = cell.config
     ckpt_path = checkpoint_path(results_dir, cell)
     fingerprint = checkpoint_fingerprint(cell)
@@ -179,10 +180,11 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
                      "final": final_maps}
     reference = resolve_reference(config.system.L, config.system.J2, config.system.J1)
     memory = peak_memory()  # before the FLOP accounting's compilations
+    flop_counts = _flop_metrics(cell, vmc, result, env) if flops else None
     record = completed_record(cell=cell, matrix=matrix, result=result, reference=reference,
                               environment=env, git=git, memory=memory,
                               started_at=started_at, finished_at=utc_now(), attention=attention,
-                              flops=_flop_metrics(cell, vmc, result, env) if flops else None)
+                              flops=flop_counts, wall_seconds=time.perf_counter() - wall_start)
     try:
         path = _write(results_dir, record)
     except OSError as error:  # read-only or full after all: keep the trained state

@@ -74,7 +74,7 @@ class RunMetrics(JsonObject):
 
     _NESTED: ClassVar[dict[str, type]] = {"reference": RecordedReference}
     _OMIT_IF_NONE: ClassVar[frozenset[str]] = frozenset({"time_to_target", "exact", "projected",
-                                                         "host_load_max"})
+                                                         "host_load_max", "wall_seconds"})
 
     energy_per_site: float | None = None
     energy_error: float | None = None
@@ -96,6 +96,9 @@ class RunMetrics(JsonObject):
     seconds_per_step_statistic: str | None = None
     compile_seconds: float | None = None
     total_seconds: float | None = None
+    wall_seconds: float | None = None
+    """from the cell's start to its record, everything included (``total_seconds`` is the
+    training call: compilation, steps, evaluation); ``None``: a record from before"""
     timed_steps_this_process: int | None = None
     host_load_max: float | None = None
     """the highest 1-minute load average of the host during the timed steps: above the core

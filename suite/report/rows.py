@@ -62,6 +62,7 @@ def run_row(path: Path, record: RunRecord) -> dict[str, Any]:
         "cpu_count": environment.get("cpu_count"),
         "compile_seconds": metrics.compile_seconds,
         "total_seconds": metrics.total_seconds,
+        "wall_seconds": metrics.wall_seconds,
         "acceptance": metrics.acceptance,
         "device_peak_bytes": metrics.device_peak_bytes,
         "forward_flops_per_sample": metrics.forward_flops_per_sample,
