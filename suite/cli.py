@@ -13,6 +13,7 @@ from pathlib import Path
 
 from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS, DTYPES, SETTINGS, RunConfig
 from suite.bench.matrix import BUILTIN_MATRICES, DEFAULT_MATRIX, MatrixError, existing_values
+from suite.bench.memory import check_fits
 from suite.errors import ConfigError, DivergenceError
 from suite.report.tables import FORMATS
 from suite.report.targets import TARGETS
@@ -212,6 +213,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config = _run_config(args)
     _check_devices(args.devices)
+    check_fits(config)
     bar = tqdm(total=config.optimizer.steps, desc="train", unit="step", file=sys.stderr,
                disable=args.no_progress, dynamic_ncols=True)
 
@@ -260,10 +262,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     problems: list = []
     statuses = cell_statuses(cells, args.results, problems)
     _warn_problems(problems)
+    todo = [s for s in statuses if needs_run(s, args.force, args.retry_failed)]
     _check_devices(args.devices)
+    for status in todo:
+        check_fits(status.cell.config, label=status.cell.id)
     if is_writer():
         check_writable(Path(args.results))
-    todo = [s for s in statuses if needs_run(s, args.force, args.retry_failed)]
     print(f"matrix {matrix.name}: {len(cells)} cells selected, {len(todo)} to run, "
           f"{len(cells) - len(todo)} already recorded; results in {args.results}/runs/",
           file=sys.stderr)

@@ -206,3 +206,41 @@ def test_the_wall_time_from_start_to_record_is_recorded_and_shown(tmp_path):
     assert (runs["wall_seconds"] > runs["total_seconds"]).all()
     assert " wall) |" in render_table(runs)
     assert render_table(runs, "csv").splitlines()[0].endswith(",wall_seconds")
+
+
+@pytest.mark.parametrize("attention", ["t5", "decoupled", "factored"])
+def test_the_parameter_estimate_is_the_models_count(attention):
+    """The memory floor's parameter count is exact: Table 1's 184 260 / 154 980 at the paper's
+    size, and the built model's count elsewhere."""
+    import jax
+
+    from suite.bench.build import build_model
+    from suite.bench.memory import estimated_parameters
+    from suite.engine.models import count_parameters, init_parameters
+
+    paper = RunConfig.from_settings({"L": 6, "d": 60, "heads": 10, "layers": 4,
+                                     "attention": attention}).validate()
+    assert estimated_parameters(paper) == (154980 if attention == "factored" else 184260)
+    small = RunConfig.from_settings({"L": 8, "d": 12, "heads": 3, "layers": 2, "patch": 4,
+                                     "attention": attention}).validate()
+    model = build_model(small.model, 8)
+    assert estimated_parameters(small) == count_parameters(
+        init_parameters(model, jax.random.key(0), 64))
+
+
+def test_a_cell_that_cannot_fit_is_refused_before_anything_runs(tmp_path, capsys):
+    from suite.bench.memory import check_fits, memory_floor
+
+    huge = RunConfig.from_settings({"L": 1000000}).validate()
+    assert memory_floor(huge)["total"] > 2**60
+    with pytest.raises(ConfigError, match="needs at least .* GiB"):
+        check_fits(huge, available=64 * 2**30)
+    check_fits(RunConfig.from_settings({"L": 4}).validate(), available=64 * 2**30)
+    assert main(["train", "--L", "1000000", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "L=1000000 needs at least" in err and "GiB" in err and "Traceback" not in err
+    matrix = tmp_path / "huge.toml"
+    matrix.write_text('name = "huge"\n[axes]\nL = [4, 100000]\n')
+    results = tmp_path / "results"
+    assert main(["run", "--matrix", str(matrix), "--results", str(results)]) == 2
+    assert "L=100000" in capsys.readouterr().err and not list(results.glob("runs/*.json"))

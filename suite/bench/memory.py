@@ -1,0 +1,92 @@
+"""A lower bound on the memory a cell needs, checked before anything runs.
+
+A typo such as ``L = 1000000`` must not reach JAX (a 60-line out-of-memory traceback and a
+``failed`` record for a run that never started). :func:`memory_floor` adds up a few arrays every
+run of the configuration must hold at once, from the settings alone (no JAX, no model): the
+patch-displacement table and one layer's attention weights of a network chunk, the Markov
+chains, and the per-sample Jacobian of stochastic reconfiguration (2 x samples x parameters,
+with the parameter count estimated from the ViT's shapes). It leaves out everything else, so it
+is a floor, not a prediction: a cell above it cannot fit, a cell below it may still not.
+:func:`check_fits` refuses the first kind with a message naming the sizes.
+"""
+
+from __future__ import annotations
+
+import os
+
+from suite.bench.config import RunConfig
+from suite.errors import ConfigError
+
+BYTES = {"float64": 8, "float32": 4}
+
+
+def estimated_parameters(config: RunConfig) -> int:
+    """The model's real parameter count from its shapes (equal to the built model's, checked
+    in ``tests/test_newcomer.py``): per encoder block the values and output projections
+    2 d^2 + 2 d (queries and keys add 2 d^2 + 2 d), the MLP 8 d^2 + 5 d, two layer norms 4 d
+    and h n positional weights; the patch embedding b^2 d + d; the output head 2 d^2 + 8 d."""
+    model, n_sites = config.model, config.system.n_sites
+    if model.model == "rbm":
+        hidden = model.alpha * n_sites
+        return 2 * (n_sites * hidden + hidden) + 2 * n_sites
+    d, n = model.d, n_sites // model.patch**2
+    per_block = 10 * d**2 + 11 * d + model.heads * n
+    if model.attention != "factored":
+        per_block += 2 * d**2 + 2 * d
+    return model.layers * per_block + model.patch**2 * d + d + 2 * d**2 + 8 * d
+
+
+def memory_floor(config: RunConfig) -> dict[str, int]:
+    """Bytes of the arrays counted by the floor (module docstring), by name, and their total."""
+    model, sampler = config.model, config.sampler
+    width = BYTES[model.dtype]
+    n_sites = config.system.n_sites
+    parts = {"chains": sampler.chains * n_sites,
+             "jacobian": 2 * sampler.n_samples * estimated_parameters(config) * width}
+    if model.model == "vit":
+        n = n_sites // model.patch**2
+        # a network call holds at least min(chunk, chains) configurations (every proposal
+        # evaluates all chains); Factored attention's weights do not depend on them
+        batch = min(sampler.chunk_size or sampler.chains, sampler.chains)
+        per_sample = 1 if model.attention == "factored" else batch
+        parts["patch_displacements"] = n * n * 8
+        parts["attention_weights"] = per_sample * model.heads * n * n * width
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def available_memory() -> int | None:
+    """Bytes this machine can give a run: the first GPU's limit, else the host's RAM."""
+    try:
+        import jax
+
+        stats = jax.devices()[0].memory_stats()
+        if stats and stats.get("bytes_limit"):
+            return int(stats["bytes_limit"])
+    except Exception:  # noqa: BLE001 (platforms without memory statistics raise various errors)
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _gib(value: float) -> str:
+    return f"{value / 2**30:,.3g} GiB"
+
+
+def check_fits(config: RunConfig, available: int | None = None, label: str = "") -> None:
+    """Raise :class:`ConfigError` (naming ``L``) when the floor exceeds ``available`` bytes
+    (default: :func:`available_memory`)."""
+    available = available_memory() if available is None else available
+    floor = memory_floor(config)
+    if available is None or floor["total"] <= available:
+        return
+    largest = sorted(((v, k) for k, v in floor.items() if k != "total"), reverse=True)[:2]
+    where = f" (cell {label})" if label else ""
+    raise ConfigError("L", f"L={config.system.L}{where} needs at least {_gib(floor['total'])} "
+                           f"({', '.join(f'{k} {_gib(v)}' for v, k in largest)}), more than this "
+                           f"machine's {_gib(available)}; choose a smaller L (or fewer samples)")
+
+
+__all__ = ["available_memory", "check_fits", "estimated_parameters", "memory_floor"]
