@@ -23,6 +23,7 @@ import jax
 
 from suite.bench.build import build_vmc, resolve_reference
 from suite.bench.checkpoint import Checkpoint, checkpoint_step, load_checkpoint, save_checkpoint
+from suite.bench.claims import claim_cell
 from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS, RunConfig
 from suite.bench.matrix import Cell, config_hash
 from suite.bench.provenance import environment, git_state, peak_memory, utc_now
@@ -120,7 +121,8 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
              checkpoint_every_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
              checkpoint_every_steps: int | None = None,
              devices: str | int | None = "all", flops: bool = False,
-             should_stop: Callable[[], bool] | None = None) -> tuple[str, Path | None]:
+             should_stop: Callable[[], bool] | None = None,
+             on_checkpoint_saved: Callable[[], None] | None = None) -> tuple[str, Path | None]:
     """Run one cell to the end (resuming from its checkpoint if there is one) and record it.
 
     The samples are split over ``devices`` (``"all"`` or a number; see ``suite.engine.sharding``). In a
@@ -154,7 +156,8 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
         configurations = snapshot_configurations(config.system.n_sites)
         initial_maps = attention_maps(vmc.model, fresh.params, configurations)
         result = train(config, on_step=on_step, resume=resume,
-                       on_checkpoint=lambda c: save_checkpoint(ckpt_path, c, fingerprint),
+                       on_checkpoint=lambda c: _save(ckpt_path, c, fingerprint,
+                                                     on_checkpoint_saved),
                        checkpoint_every_steps=checkpoint_every_steps,
                        checkpoint_every_seconds=checkpoint_every_seconds, devices=devices,
                        vmc=vmc, should_stop=should_stop)
@@ -233,6 +236,13 @@ def check_writable(results_dir: Path) -> None:
                                        f"needs at least {MIN_FREE_BYTES // 2**20} MiB")
 
 
+def _save(path: Path, checkpoint: Checkpoint, fingerprint: str,
+          then: Callable[[], None] | None) -> None:
+    save_checkpoint(path, checkpoint, fingerprint)
+    if then is not None:
+        then()
+
+
 def _flop_metrics(cell: Cell, vmc, result, env: dict) -> dict | None:
     """The FLOP accounting of a finished run, or ``None`` (with a warning) if it fails."""
     from suite.perf.flops import flop_metrics
@@ -272,21 +282,38 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
         flops: record each run's FLOP accounting (:func:`run_cell`).
     """
     summary = RunSummary()
+    claims = jax.process_count() == 1  # the hosts of one run must agree on every cell
     with stop_on_signals() as stop:
         for status in statuses:
             stop.raise_if_requested()
+            if claims and not force:  # another runner may have finished it since the start
+                status = cell_statuses([status.cell], results_dir)[0]
             if not needs_run(status, force, retry_failed):
                 summary.skipped.append(status)
+                if on_cell_done is not None:
+                    on_cell_done(status, "skipped", None)
+                continue
+            claim = claim_cell(results_dir, status.cell.id) if claims else None
+            if isinstance(claim, dict):  # another live runner holds it
+                summary.skipped.append(status)
+                print(f"nqsbench: {status.cell.id} is being run by {claim.get('host')} "
+                      f"(pid {claim.get('pid')}, since {claim.get('since')}); skipped",
+                      file=sys.stderr)
                 if on_cell_done is not None:
                     on_cell_done(status, "skipped", None)
                 continue
             on_step = (step_callback(status.cell, status.cell.config.optimizer.steps,
                                      status.checkpoint_step or 0)
                        if step_callback is not None else None)
-            outcome, path = run_cell(status.cell, results_dir, matrix, on_step=on_step,
-                                     checkpoint_every_seconds=checkpoint_every_seconds,
-                                     checkpoint_every_steps=checkpoint_every_steps,
-                                     devices=devices, flops=flops, should_stop=stop)
+            try:
+                outcome, path = run_cell(status.cell, results_dir, matrix, on_step=on_step,
+                                         checkpoint_every_seconds=checkpoint_every_seconds,
+                                         checkpoint_every_steps=checkpoint_every_steps,
+                                         devices=devices, flops=flops, should_stop=stop,
+                                         on_checkpoint_saved=claim.renew if claim else None)
+            finally:
+                if claim is not None:
+                    claim.release()
             (summary.completed if outcome == "completed" else summary.failed).append(path)
             if on_cell_done is not None:
                 on_cell_done(status, outcome, path)
