@@ -1,5 +1,8 @@
 """asv benchmarks over the cells of a matrix file (``$NQSBENCH_ASV_MATRIX``, smoke by default).
 
+The parameters are always the whole matrix, so a run narrowed by ``$NQSBENCH_ASV_ONLY`` writes the
+same ``benchmarks.json``; the cells it leaves out are skipped in ``setup``.
+
 Every metric of a cell comes from one VMC run per commit (see :mod:`benchmarks.cells`). A cell that
 diverges fails all its benchmarks visibly; the other cells still run. Versions are explicit so that
 refactoring this file keeps the history.
@@ -10,7 +13,9 @@ from __future__ import annotations
 from . import cells
 
 MATRIX = cells.load_profile_matrix()
-PARAMS, PARAM_NAMES = cells.asv_parameters(MATRIX)
+PARAMS, PARAM_NAMES = cells.asv_parameters(MATRIX)  # the whole matrix, narrowed or not
+SELECTED = cells.selected_cells(MATRIX)
+"""ids of the cells this run measures (``$NQSBENCH_ASV_ONLY``); the others are skipped"""
 CELL_TIMEOUT = 6 * 3600  # seconds: a paper cell is hours on one GPU
 
 
@@ -28,6 +33,8 @@ class _CellBenchmark:
         cell = cells.cell_for(MATRIX, values)
         if cell is None:
             raise NotImplementedError("this combination is excluded from the matrix")
+        if cell.id not in SELECTED:
+            raise NotImplementedError(f"not selected by {cells.ONLY_VARIABLE}")
         if self.accuracy and cell.config.purpose == "timing":
             raise NotImplementedError("a timing cell: its energy is not an accuracy")
         self.metrics = cells.cell_metrics(cell)

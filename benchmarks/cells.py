@@ -12,7 +12,6 @@ This module only uses suite APIs that exist since the matrix was introduced (com
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import hashlib
 import json
@@ -39,19 +38,34 @@ def profile() -> str:
 
 
 def load_profile_matrix():
-    """The :class:`suite.bench.matrix.Matrix` of the current profile, narrowed to the cells that
-    match ``$NQSBENCH_ASV_ONLY`` (``"attention=factored J2=0.0"``, the ``--only`` syntax)."""
-    from suite.bench.matrix import load_matrix, parse_filters
+    """The :class:`suite.bench.matrix.Matrix` of the current profile, whole.
 
-    matrix = load_matrix(profile())
+    ``$NQSBENCH_ASV_ONLY`` never narrows it: the benchmarks' parameters (and so asv's
+    ``benchmarks.json``) always describe the whole matrix; :func:`selected_cells` says which cells
+    a narrowed run measures, and the others are skipped in ``setup``.
+    """
+    from suite.bench.matrix import load_matrix
+
+    return load_matrix(profile())
+
+
+def selected_cells(matrix) -> frozenset[str]:
+    """The ids of the cells of ``matrix`` this run measures: those matching ``$NQSBENCH_ASV_ONLY``
+    (``"attention=factored J2=0.0"``, the ``--only`` syntax), every cell when it is unset.
+
+    Raises:
+        ValueError: the selection matches no cell of the matrix.
+    """
+    from suite.bench.matrix import parse_filters
+
     only = os.environ.get(ONLY_VARIABLE, "").split()
-    if only:
-        cells = tuple(matrix.select(parse_filters(only, ONLY_VARIABLE)))
-        if not cells:
-            raise ValueError(f"{ONLY_VARIABLE}={' '.join(only)!r} matches no cell of the "
-                             f"{matrix.name} matrix")
-        matrix = dataclasses.replace(matrix, cells=cells)
-    return matrix
+    if not only:
+        return frozenset(cell.id for cell in matrix.cells)
+    chosen = frozenset(cell.id for cell in matrix.select(parse_filters(only, ONLY_VARIABLE)))
+    if not chosen:
+        raise ValueError(f"{ONLY_VARIABLE}={' '.join(only)!r} matches no cell of the "
+                         f"{matrix.name} matrix")
+    return chosen
 
 
 def asv_parameters(matrix) -> tuple[list[list[Any]], list[str]]:

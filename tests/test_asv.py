@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import io
 import itertools
+import json
 import math
+import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,8 +20,10 @@ FIXTURE = Path(__file__).parent / "data" / "asv"
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import cells  # noqa: E402
+from suite.bench.machine import ASV_FIELDS, asv_machine_entry  # noqa: E402
 from suite.bench.matrix import load_matrix  # noqa: E402
-from suite.report.asv_results import load_asv_results  # noqa: E402
+from suite.cli import main  # noqa: E402
+from suite.report.asv_results import load_asv_results, series_name  # noqa: E402
 
 
 def _bench_module(monkeypatch, profile: str | None = None, only: str | None = None):
@@ -50,10 +57,60 @@ def test_benchmark_parameters_are_the_matrix_cells(monkeypatch, profile):
         assert not skipped
 
 
-def test_the_default_profile_is_smoke_and_only_narrows_it(monkeypatch):
+def test_the_default_profile_is_smoke_and_only_narrows_it(monkeypatch, tmp_path):
     assert _bench_module(monkeypatch).MATRIX.name == "smoke"
     module = _bench_module(monkeypatch, only="attention=factored J2=0.0")
-    assert module.Cell.params == [["factored"], [0.0]]
+    assert module.Cell.params == [["t5", "decoupled", "factored"], [0.0, 0.5]]  # the whole matrix
+    chosen = [cell for cell in module.MATRIX.cells
+              if (cell.settings["attention"], cell.settings["J2"]) == ("factored", 0.0)]
+    assert len(chosen) == 1 and sorted(module.SELECTED) == [chosen[0].id]
+    monkeypatch.setenv("NQSBENCH_ASV_CACHE", str(tmp_path))
+    runs = []
+
+    def fake_run(cell):
+        runs.append(cell.id)
+        return {"seconds_per_step": 0.5, "compile_seconds": 1.0, "n_parameters": 968,
+                "relative_error": None, "device_peak_bytes": None}
+
+    monkeypatch.setattr(cells, "measure", fake_run)
+    for combo in itertools.product(*module.Cell.params):
+        bench = module.Cell()
+        if combo == ("factored", 0.0):
+            bench.setup(*combo)
+            assert bench.track_seconds_per_step(*combo) == 0.5
+        else:
+            with pytest.raises(NotImplementedError, match="not selected by NQSBENCH_ASV_ONLY"):
+                bench.setup(*combo)
+    assert runs == [chosen[0].id]
+    with pytest.raises(ValueError, match="NQSBENCH_ASV_ONLY='J2=0.25' matches no cell of the smoke"):
+        _bench_module(monkeypatch, only="J2=0.25")
+    _bench_module(monkeypatch)  # leave the module importable for the other tests
+
+
+def _asv_benchmarks_json(monkeypatch, only: str | None) -> list[dict]:
+    """What asv's discovery reports of the suite (what it writes to ``benchmarks.json``)."""
+    from asv_runner.discovery import list_benchmarks
+
+    _bench_module(monkeypatch, only=only)
+    listing = io.StringIO()
+    list_benchmarks(str(ROOT / "benchmarks"), listing)
+    return json.loads(listing.getvalue())
+
+
+def test_a_narrowed_run_describes_the_same_benchmarks(monkeypatch):
+    whole = _asv_benchmarks_json(monkeypatch, None)
+    narrowed = _asv_benchmarks_json(monkeypatch, "attention=factored J2=0.0")
+    _bench_module(monkeypatch)
+    assert narrowed == whole
+    assert sorted(b["name"] for b in whole) == sorted(
+        [f"bench_cells.Cell.track_{m}" for m in ("seconds_per_step", "compile_seconds", "parameters")]
+        + ["bench_cells.Accuracy.track_energy_error", "bench_cells.DeviceMemory.track_peak_bytes"]
+        + [f"bench_cells.TimeToTarget.track_{m}" for m in (
+            "seconds_to_1e_1", "seconds_to_1e_2", "seconds_to_1e_3", "seconds_to_1e_4",
+            "steps_to_1e_2", "steps_to_1e_3")])
+    for benchmark in whole:
+        assert benchmark["params"] == [["'t5'", "'decoupled'", "'factored'"], ["0.0", "0.5"]]
+        assert benchmark["param_names"] == ["attention", "J2"]
 
 
 def test_an_unknown_profile_lists_the_valid_ones(monkeypatch):
@@ -115,6 +172,8 @@ def test_a_failed_cell_fails_its_benchmarks_and_not_the_others(monkeypatch, tmp_
 def test_the_loader_reads_the_committed_fixture():
     frame = load_asv_results(FIXTURE)
     assert set(frame["machine"]) == {"vm-cpu-amd-epyc-2-cores"}
+    assert set(frame["environment"]) == {"py3.11"} and set(frame["python"]) == {"3.11"}
+    assert set(frame["asv_environment"]) == {"virtualenv-py3.11"}
     assert frame["commit"].str.fullmatch("[0-9a-f]{40}").all()
     assert frame["commit"].nunique() == 2
     params = frame[frame["metric"] == "parameters"]
@@ -133,3 +192,139 @@ def test_the_loader_reads_the_committed_fixture():
 def test_the_loader_gives_an_empty_frame_without_results(tmp_path):
     frame = load_asv_results(tmp_path / "none")
     assert frame.empty and {"commit", "benchmark", "value", "unit"} <= set(frame.columns)
+
+
+def _write_result(results_dir: Path, machine: str, env_name: str, python: str, day: int,
+                  value: float):
+    """One asv result of ``Cell.track_parameters`` (one cell) for commit ``day``."""
+    from asv import results, util
+    from asv.runner import BenchmarkResult
+
+    util.write_json(str(results_dir / machine / "machine.json"), {"machine": machine},
+                    api_version=1)
+    result = results.Results({"machine": machine, "python": python}, {}, f"{day:02d}" * 20,
+                             1767225600000 + day * 86400000, python, env_name, {})
+    result.add_result({"name": "bench_cells.Cell.track_parameters", "version": "1",
+                       "params": [["'t5'"], ["0.5"]]},
+                      BenchmarkResult(result=[value], samples=[None], number=[None], errcode=0,
+                                      stderr="", profile=None))
+    result.save(str(results_dir))
+
+
+def test_results_that_differ_only_by_environment_name_are_one_series(tmp_path):
+    # asv's existing environment (--python=same) records the interpreter's path, not its version
+    path, path_name = "/home/ana/.venv/bin/python", "existing-py_home_ana_.venv_bin_python"
+    for machine, env_name, python, day, value in (
+            ("m", "virtualenv-py3.11", "3.11", 1, 968.0),
+            ("m", path_name, path, 2, 968.0),
+            ("m", "installed-py3.11", "3.11", 3, 1112.0),
+            ("two", "virtualenv-py3.11", "3.11", 1, 968.0),  # two Pythons: the path stays apart
+            ("two", "virtualenv-py3.12", "3.12", 1, 1000.0),
+            ("two", path_name, path, 2, 968.0)):
+        _write_result(tmp_path, machine, env_name, python, day, value)
+    frame = load_asv_results(tmp_path)
+    columns = ["machine", "environment", "asv_environment", "python", "commit", "value"]
+    assert frame[columns].values.tolist() == [
+        ["m", "py3.11", "virtualenv-py3.11", "3.11", "01" * 20, 968.0],
+        ["m", "py3.11", path_name, path, "02" * 20, 968.0],
+        ["m", "py3.11", "installed-py3.11", "3.11", "03" * 20, 1112.0],
+        ["two", "py3.11", "virtualenv-py3.11", "3.11", "01" * 20, 968.0],
+        ["two", "py3.12", "virtualenv-py3.12", "3.12", "01" * 20, 1000.0],
+        ["two", "py_home_ana_.venv_bin_python", path_name, path, "02" * 20, 968.0]]
+    # the regression page's series: one per machine and Python version
+    assert frame.groupby(["machine", "environment"]).ngroups == 4
+
+
+def test_series_name_is_asv_s_environment_name_without_its_type():
+    assert series_name("3.11") == "py3.11"
+    assert series_name("3.11", {"numpy": "2.0", "scipy": ""}) == "py3.11-numpy2.0-scipy"
+    assert series_name("3.12", {}, {"OMP_NUM_THREADS": "1"}) == "py3.12-OMP_NUM_THREADS1"
+
+
+def test_the_installed_environment_has_a_fixed_name(monkeypatch):
+    from asv import config, environment, results
+    from asv.plugin_manager import plugin_manager
+
+    monkeypatch.chdir(ROOT)  # asv imports ".benchmarks.asv_environment" from the working directory
+    conf = config.Config.load(str(ROOT / "asv.conf.json"))
+    assert conf.plugins == [".benchmarks.asv_environment"]
+    for plugin in conf.plugins:
+        plugin_manager.import_plugin(plugin)
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    installed = list(environment.get_environments(conf, ["installed:same"], verbose=False))
+    assert [(env.name, env.python) for env in installed] == [(f"installed-py{python}", python)]
+    assert isinstance(installed[0], environment.ExistingEnvironment)  # nothing built or installed
+    assert results.get_filename("m", "0123456789abcdef" * 2, installed[0].name) == os.path.join(
+        "m", f"01234567-installed-py{python}.json")
+    # what it replaces: asv's own "existing" environment is named after the interpreter's path
+    [existing] = environment.get_environments(conf, ["existing:same"], verbose=False)
+    executable = os.path.abspath(sys.executable)
+    assert (existing.name, existing.python) == (
+        "existing-py" + executable.replace(os.sep, "_"), executable)
+
+
+def test_the_asv_machine_entry_has_the_hardware_and_the_gpus():
+    from asv.machine import Machine
+
+    defaults = {key: str(value) for key, value in Machine.get_defaults().items()}
+    gpu_box = {"host": "node7", "platform": "gpu", "device": "NVIDIA H200", "device_count": 4,
+               "cpu": "Intel Xeon"}
+    assert asv_machine_entry(gpu_box) == {
+        "machine": "node7-gpu-nvidia-h200", "os": defaults["os"], "arch": defaults["arch"],
+        "cpu": defaults["cpu"] or "Intel Xeon", "num_cpu": defaults["num_cpu"],
+        "ram": defaults["ram"], "gpu": "NVIDIA H200", "num_gpu": "4"}
+    cpu_box = {"host": "vm", "platform": "cpu", "device": "AMD EPYC 7763 (2 cores)",
+               "device_count": 1, "cpu": "AMD EPYC 7763"}
+    entry = asv_machine_entry(cpu_box)
+    assert tuple(entry) == ASV_FIELDS and entry["machine"] == "vm-cpu-amd-epyc-7763-2-cores"
+
+
+def test_machine_name_records_the_whole_entry_for_asv(monkeypatch, tmp_path, capsys):
+    from asv.commands.machine import Machine as MachineCommand
+    from asv.machine import Machine
+
+    defaults = {key: str(value) for key, value in Machine.get_defaults().items()}
+    # asv's own `asv machine --yes --machine NAME` stores the name alone (why --asv-machine exists)
+    monkeypatch.setenv("HOME", str(tmp_path / "plain"))
+    MachineCommand.run(**{**defaults, "machine": "plain", "yes": True})
+    stored = json.loads((tmp_path / "plain" / ".asv-machine.json").read_text())
+    assert stored == {"plain": {"machine": "plain"}, "version": 1}
+
+    capsys.readouterr()  # asv's log of the above
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["machine-name", "--asv-machine"]) == 0
+    name = capsys.readouterr().out.strip()
+    stored = json.loads((tmp_path / ".asv-machine.json").read_text())
+    assert stored == {name: {**defaults, "machine": name}, "version": 1}  # JAX on the CPU here
+    # what `asv run --machine NAME` then files next to the results
+    Machine.load(machine_name=name, _path=str(tmp_path / ".asv-machine.json")).save(
+        str(tmp_path / "results"))
+    assert json.loads((tmp_path / "results" / name / "machine.json").read_text()) == {
+        **defaults, "machine": name, "version": 1}
+
+
+def _documented_revisions() -> set[str]:
+    """Every revision in the ``asv run A..B``, ``asv continuous A B`` and ``asv compare A B``
+    commands of the README's and the docs' bash blocks."""
+    revisions: set[str] = set()
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in re.findall(r"```bash\n(.*?)```", page.read_text(), re.S):
+            for first, second in re.findall(r"^asv run (\S+)\.\.(\S+)", block, re.M):
+                revisions |= {first, second}
+            for first, second in re.findall(r"^asv (?:continuous|compare) (\S+) (\S+)", block,
+                                            re.M):
+                revisions |= {first, second}
+    return revisions
+
+
+def test_the_documented_commit_ranges_exist():
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+
+    if git("rev-parse", "--is-shallow-repository").stdout.strip() != "false":
+        pytest.skip("not a full git clone: the documented commits cannot be looked up")
+    revisions = _documented_revisions()
+    assert {"774f6d5^", "main", "main~1"} <= revisions
+    missing = sorted(rev for rev in revisions
+                     if git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").returncode)
+    assert missing == []

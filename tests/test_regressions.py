@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from suite.report.asv_results import load_asv_results
 from suite.report.regressions import CHANGE_COLUMNS, cell_label, detect_changes
 
 BENCHMARKS = {"seconds_per_step": "bench_cells.Cell.track_seconds_per_step",
@@ -109,6 +110,45 @@ def test_series_are_per_machine_and_cell_in_commit_date_order():
     assert changes[["machine", "cell", "commit", "kind"]].values.tolist() == [
         ["m", "attention=t5 J2=0.5", commit(4), "regression"],
         ["n", "attention=t5 J2=0.5", commit(4), "improvement"]]
+
+
+def write_asv_series(results_dir, machine: str, env_name: str, python: str,
+                     values: dict[int, float]) -> None:
+    """asv result files of ``Cell.track_seconds_per_step`` (one cell): commit ``i`` on day ``i``."""
+    from asv import results, util
+    from asv.runner import BenchmarkResult
+
+    util.write_json(str(results_dir / machine / "machine.json"), {"machine": machine},
+                    api_version=1)
+    util.write_json(str(results_dir / "benchmarks.json"), {BENCHMARKS["seconds_per_step"]: {
+        "param_names": ["attention", "J2"], "unit": "seconds"}}, api_version=2)
+    for i, value in values.items():
+        result = results.Results({"machine": machine, "python": python}, {}, commit(i),
+                                 1767225600000 + i * 86400000, python, env_name, {})
+        result.add_result({"name": BENCHMARKS["seconds_per_step"], "version": "1",
+                           "params": [["'t5'"], ["0.5"]]},
+                          BenchmarkResult(result=[value], samples=[None], number=[None],
+                                          errcode=0, stderr="", profile=None))
+        result.save(str(results_dir))
+
+
+def test_a_step_between_environments_of_one_machine_and_python_is_found(tmp_path):
+    """The committed commit-range history (virtualenv-py3.11), then points measured in the
+    installed interpreter (``--python=same``, which records the interpreter's path, then
+    ``-E installed:same``): one series per machine and Python version, so the step at their
+    boundary is found; other machines and Python versions stay apart."""
+    write_asv_series(tmp_path, "m", "virtualenv-py3.11", "3.11", {i: 1.0 for i in range(5)})
+    write_asv_series(tmp_path, "m", "existing-py_home_ana_.venv_bin_python",
+                     "/home/ana/.venv/bin/python", {i: 1.5 for i in range(5, 7)})
+    write_asv_series(tmp_path, "m", "installed-py3.11", "3.11", {i: 1.5 for i in range(7, 10)})
+    write_asv_series(tmp_path, "n", "installed-py3.11", "3.11", {i: 3.0 for i in range(5, 10)})
+    write_asv_series(tmp_path, "o", "virtualenv-py3.11", "3.11", {i: 1.0 for i in range(5)})
+    write_asv_series(tmp_path, "o", "virtualenv-py3.12", "3.12", {i: 2.0 for i in range(5, 10)})
+    changes = detect_changes(load_asv_results(tmp_path), threshold=0.1)
+    assert changes[["machine", "environment", "cell", "previous_commit", "commit", "kind",
+                    "latest"]].values.tolist() == [
+        ["m", "py3.11", "attention=t5 J2=0.5", commit(4), commit(5), "regression", True]]
+    assert (changes["previous"].iloc[0], changes["value"].iloc[0]) == (1.0, 1.5)
 
 
 def test_no_results_no_changes():

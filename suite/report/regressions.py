@@ -88,7 +88,9 @@ def detect_changes(asv: pd.DataFrame, threshold: float = 0.05) -> pd.DataFrame:
     Args:
         asv: rows of :func:`suite.report.asv_results.load_asv_results` (any machines and
             environments: each (machine, environment, benchmark, cell) is its own series, in
-            commit-date order).
+            commit-date order; the loader's ``environment`` is already the series, so a commit
+            range's results and ``-E installed:same`` or ``--python=same`` results of the same
+            machine and Python version form one series).
         threshold: the relative change a step must exceed to be listed (``0.1``: 10 %).
 
     Returns:
