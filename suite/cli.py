@@ -110,6 +110,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="show the cells of a matrix and their status")
     _add_matrix_options(listing)
+    listing.add_argument("--memory", action="store_true",
+                         help="instead, each cell's predicted step memory (compiles each step; "
+                              "seconds per cell)")
 
     table = commands.add_parser("table", help="paper-style tables (Table 1 layout) of the results")
     table.add_argument("--results", default="results", help="results directory (default results)")
@@ -144,9 +147,10 @@ def _build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--port", type=int, default=8050, help="port (default %(default)s)")
     dashboard.add_argument("--debug", action="store_true",
                            help="Dash debug mode: reloader and in-browser error pages")
-    commands.add_parser("machine-name",
-                        help="a machine name for asv with the accelerator model in it "
-                             "(asv machine --machine \"$(nqsbench machine-name)\")")
+    machine = commands.add_parser("machine-name", help="a machine name for asv with the accelerator "
+                                  "model in it (docs/asv.md)")
+    machine.add_argument("--asv-machine", action="store_true", help="also record this machine (CPU, "
+                         "cores, RAM, OS, arch, GPUs) under that name in ~/.asv-machine.json")
     return parser
 
 
@@ -254,6 +258,7 @@ def _selected_cells(args: argparse.Namespace, shard: str | None = None):
 def _cmd_run(args: argparse.Namespace) -> int:
     from suite.bench.progress import MatrixProgress
     from suite.bench.runner import cell_statuses, check_writable, needs_run, run_cells
+    from suite.cli_results import warn_problems
     from suite.engine.sharding import initialize_cluster, is_writer
 
     if initialize_cluster() and not is_writer():
@@ -261,7 +266,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     matrix, cells = _selected_cells(args, args.shard)
     problems: list = []
     statuses = cell_statuses(cells, args.results, problems)
-    _warn_problems(problems)
+    warn_problems(problems)
     todo = [s for s in statuses if needs_run(s, args.force, args.retry_failed)]
     _check_devices(args.devices)
     for status in todo:
@@ -281,61 +286,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"{len(summary.completed)} completed, {len(summary.failed)} failed, "
           f"{len(summary.skipped)} skipped", file=sys.stderr)
     return 1 if summary.failed else 0
-
-
-def _cmd_list(args: argparse.Namespace) -> int:
-    from suite.bench.runner import cell_statuses
-
-    matrix, cells = _selected_cells(args)
-    print(f"# matrix {matrix.name} ({matrix.source}): {matrix.description}")
-    print(f"{'cell':12s}  {'status':8s}  {'records':>7s}  cell settings")
-    counts: dict[str, int] = {}
-    problems: list = []
-    statuses = cell_statuses(cells, args.results, problems)
-    _warn_problems(problems)
-    for status in statuses:
-        counts[status.status] = counts.get(status.status, 0) + 1
-        note = (f"  (checkpoint at step {status.checkpoint_step})"
-                if status.checkpoint_step is not None else "")
-        print(f"{status.cell.id:12s}  {status.status:8s}  {len(status.records):7d}  "
-              f"{status.cell.label}  steps={status.cell.config.optimizer.steps}{note}")
-    print("# " + ", ".join(f"{n} {name}" for name, n in sorted(counts.items())))
-    return 0
-
-
-def _warn_problems(problems) -> None:
-    for problem in problems:
-        print(f"nqsbench: warning: skipped {problem}", file=sys.stderr)
-
-
-def _cmd_table(args: argparse.Namespace) -> int:
-    from suite.bench.matrix import config_hash, load_matrix, parse_filters
-    from suite.report.rows import load_runs
-    from suite.report.tables import render_table
-
-    table = load_runs(args.results)
-    _warn_problems(table.problems)
-    runs = table.frame
-    if args.matrix is not None:
-        hashes = {config_hash(cell.config) for cell in load_matrix(args.matrix).cells}
-        runs = runs[runs["config_hash"].isin(hashes)]
-    filters = parse_filters(args.only)
-    for key, value in filters.items():
-        runs = runs[runs[key] == value]
-    if filters and runs.empty and not table.frame.empty:
-        raise MatrixError("--only", " ".join(args.only), "matches no run in "
-                          f"{args.results}/runs/; the runs have: "
-                          + existing_values(table.frame.to_dict("records"), filters))
-    if (runs["status"] == "completed").sum() == 0:
-        print(f"nqsbench table: no completed runs in {args.results}/runs/ match; produce some "
-              "with `nqsbench run`", file=sys.stderr)
-        return 1
-    matrices = sorted(runs.loc[runs["status"] == "completed", "matrix"].dropna().unique())
-    if args.matrix is None and len(matrices) > 1:
-        print(f"nqsbench table: runs of {len(matrices)} matrices ({', '.join(matrices)}), one "
-              "block each; --matrix NAME shows one", file=sys.stderr)
-    sys.stdout.write(render_table(runs, args.format, args.time_to_target))
-    return 0
 
 
 def _cmd_references(args: argparse.Namespace) -> int:
@@ -382,14 +332,22 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_machine_name(args: argparse.Namespace) -> int:
-    import re
+    from suite.bench.machine import machine_name, record_asv_machine
 
-    from suite.bench.provenance import environment
-
-    env = environment()
-    name = f"{env['host']}-{env['platform']}-{env['device']}"
-    print(re.sub(r"[^A-Za-z0-9.]+", "-", name).strip("-").lower())
+    print(record_asv_machine()["machine"] if args.asv_machine else machine_name())
     return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from suite.cli_results import list_cells
+
+    return list_cells(args, _selected_cells(args))
+
+
+def _cmd_table(args: argparse.Namespace) -> int:
+    from suite.cli_results import table
+
+    return table(args)
 
 
 COMMANDS = {"params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train, "run": _cmd_run,

@@ -8,6 +8,8 @@ chains, and the per-sample Jacobian of stochastic reconfiguration (2 x samples x
 with the parameter count estimated from the ViT's shapes). It leaves out everything else, so it
 is a floor, not a prediction: a cell above it cannot fit, a cell below it may still not.
 :func:`check_fits` refuses the first kind with a message naming the sizes.
+:func:`predicted_step_memory` is the prediction: XLA's memory analysis of the compiled step
+(``nqsbench list --memory``).
 """
 
 from __future__ import annotations
@@ -89,4 +91,26 @@ def check_fits(config: RunConfig, available: int | None = None, label: str = "")
                            f"machine's {_gib(available)}; choose a smaller L (or fewer samples)")
 
 
-__all__ = ["available_memory", "check_fits", "estimated_parameters", "memory_floor"]
+def predicted_step_memory(config: RunConfig) -> dict[str, int]:
+    """The memory XLA plans for one optimisation step of ``config``, from the compiled step's
+    memory analysis: ``arguments`` (the state), ``outputs``, ``temporaries`` and their
+    ``total`` (``peak``: the most the step holds at once, by XLA's own accounting; a device
+    adds its runtime's overhead). The step is lowered on abstract values (``jax.eval_shape``)
+    and compiled for the default device, never run: seconds on a CPU even at the paper's size.
+    """
+    import jax
+
+    from suite.bench.build import build_vmc
+
+    vmc = build_vmc(config)
+    state = jax.eval_shape(vmc.init, jax.random.key(config.seed))
+    analysis = jax.jit(vmc.step).lower(state).compile().memory_analysis()
+    parts = {"arguments": int(analysis.argument_size_in_bytes),
+             "outputs": int(analysis.output_size_in_bytes),
+             "temporaries": int(analysis.temp_size_in_bytes)}
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+__all__ = ["available_memory", "check_fits", "estimated_parameters", "memory_floor",
+           "predicted_step_memory"]
