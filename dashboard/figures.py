@@ -33,6 +33,16 @@ REGRESSION_METRICS = (
     ("energy_error", "relative energy error", True),
     ("parameters", "parameters", False),
 )
+REGRESSION_AXIS_TITLES = {  # each panel's y axis: the metric and its unit
+    "seconds_per_step": "seconds per step (s)",
+    "energy_error": "rel. error (ΔE / |E_ref|)",
+    "parameters": "parameters (count)",
+}
+DEFAULT_HEIGHT = 450  # pixels; every figure sets its height, the dashboard sizes its card to it
+ACCURACY_HEIGHT = 520
+REGRESSION_HEIGHT = 760
+TRAINING_HEIGHT = 640
+INPUT_DEPENDENCE_HEIGHT = 400
 LAYOUT_DEFAULTS: dict[str, Any] = {
     "template": "plotly_white",
     "margin": {"l": 60, "r": 20, "t": 90, "b": 50},
@@ -46,12 +56,14 @@ def model_colour(name: str) -> str:
     return MODEL_COLOURS.get(name, "#9467bd")
 
 
-def message_figure(text: str) -> go.Figure:
-    """An empty figure that shows ``text`` in its middle (no data yet, nothing selected...)."""
+def message_figure(text: str, height: int = DEFAULT_HEIGHT) -> go.Figure:
+    """An empty figure ``height`` pixels tall that shows ``text`` in its middle (no data yet,
+    nothing selected, a value that names nothing...); its axes are hidden."""
     figure = go.Figure()
     figure.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                           font={"size": 15})
-    figure.update_layout(**LAYOUT_DEFAULTS, xaxis={"visible": False}, yaxis={"visible": False})
+    figure.update_layout(**LAYOUT_DEFAULTS, xaxis={"visible": False}, yaxis={"visible": False},
+                         height=height)
     return figure
 
 
@@ -105,7 +117,8 @@ def accuracy_cost_figure(runs: pd.DataFrame, published: pd.DataFrame, cost: str)
     published = published[published["relative_error"].notna()
                           & published[cost].notna()].copy() if not published.empty else published
     if runs.empty and published.empty:
-        return message_figure("No run with a reference energy matches these filters.")
+        return message_figure("No run with a reference energy matches these filters.",
+                              ACCURACY_HEIGHT)
     figure = go.Figure()
     runs["abs_error"] = runs["relative_error"].abs()
     devices = sorted(runs["device"].dropna().unique())
@@ -149,7 +162,7 @@ def accuracy_cost_figure(runs: pd.DataFrame, published: pd.DataFrame, cost: str)
                      "visible": True, "thickness": 1, "width": 2, "color": "black"},
             hovertext=published.apply(_hover_published, axis=1),
             hovertemplate="%{hovertext}<extra></extra>"))
-    figure.update_layout(**LAYOUT_DEFAULTS, clickmode="event",
+    figure.update_layout(**LAYOUT_DEFAULTS, clickmode="event", height=ACCURACY_HEIGHT,
                          title={"text": title, "x": 0, "y": 0.98, "font": {"size": 14}})
     figure.update_xaxes(type="log", title=COST_AXES[cost])
     figure.update_yaxes(type="log", title="|E − E_ref| / |E_ref|", exponentformat="power", dtick="D2")
@@ -175,12 +188,13 @@ def regression_figure(asv: pd.DataFrame, changes: pd.DataFrame, threshold: float
 
     Returns:
         Three rows of subplots sharing the commit axis (commits in date order, labelled by
-        their short hash); one line per cell; red crosses on the measured value at each commit
-        where a change starts (a step asv detects, larger than ``threshold``).
+        their short hash), each with its metric and unit on the y axis; one line per cell; red
+        crosses on the measured value at each commit where a change starts (a step asv detects,
+        larger than ``threshold``). ``REGRESSION_HEIGHT`` pixels tall.
     """
     asv = asv[asv["metric"].isin([metric for metric, _, _ in REGRESSION_METRICS])]
     if asv.empty:
-        return message_figure("No asv results for this machine.")
+        return message_figure("No asv results for this machine.", REGRESSION_HEIGHT)
     commits = (asv[["commit", "commit_date"]].drop_duplicates("commit")
                .sort_values("commit_date", kind="stable"))
     position = {commit: i for i, commit in enumerate(commits["commit"])}
@@ -215,14 +229,15 @@ def regression_figure(asv: pd.DataFrame, changes: pd.DataFrame, threshold: float
                     name=f"change > {threshold:.0%}", legendgroup="flag", showlegend=False,
                     marker={"symbol": "x", "size": 14, "color": "red", "line": {"width": 1}},
                     hoverinfo="skip"), row=row, col=1)
-        figure.update_yaxes(type="log" if log else "linear", row=row, col=1)
+        figure.update_yaxes(type="log" if log else "linear", title_text=REGRESSION_AXIS_TITLES[metric],
+                            row=row, col=1)
     figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"change > {threshold:.0%}",
                                 marker={"symbol": "x", "size": 12, "color": "red"}))
     figure.update_xaxes(tickmode="array", tickvals=list(position.values()),
                         ticktext=[commit[:8] for commit in position], title_text="commit",
                         row=len(REGRESSION_METRICS), col=1)
     figure.update_layout(**{**LAYOUT_DEFAULTS, "margin": {"l": 60, "r": 20, "t": 80, "b": 50}},
-                         height=760, hovermode="closest")
+                         height=REGRESSION_HEIGHT, hovermode="closest")
     return figure
 
 
@@ -237,7 +252,7 @@ def training_figure(record: dict[str, Any]) -> go.Figure:
     if not trace or not trace.get("step"):
         failure = record.get("failure") or {}
         return message_figure(f"No training trace: the run failed at step {failure.get('step')} "
-                              f"({failure.get('reason', 'unknown reason')}).")
+                              f"({failure.get('reason', 'unknown reason')}).", TRAINING_HEIGHT)
     steps = np.asarray(trace["step"])
     energy = np.asarray(trace["energy"], dtype=float)
     error = np.asarray(trace["error"], dtype=float)
@@ -271,10 +286,22 @@ def training_figure(record: dict[str, Any]) -> go.Figure:
                                 line={"color": "#2ca02c"}), row=2, col=1)
     figure.add_trace(go.Scatter(x=steps, y=trace["seconds"], mode="lines", name="seconds per step",
                                 line={"color": "#ff7f0e"}), row=3, col=1)
-    figure.update_yaxes(title_text="s", row=3, col=1)
+    figure.update_yaxes(title_text="acceptance", row=2, col=1)
+    figure.update_yaxes(title_text="s / step", row=3, col=1)
     figure.update_xaxes(title_text="optimisation step", row=3, col=1)
-    figure.update_layout(**LAYOUT_DEFAULTS, height=640, hovermode="x unified", showlegend=False)
+    figure.update_layout(**LAYOUT_DEFAULTS, height=TRAINING_HEIGHT, hovermode="x unified",
+                         showlegend=False)
     return figure
+
+
+def patch_ticks(patches: int, most: int = 6) -> dict[str, Any]:
+    """Ticks of a patch axis numbered 1 to ``patches``: every patch up to 12, else at most
+    ``most`` at round numbers (multiples of 2, 5, 10, ...), horizontal."""
+    if patches <= 12:
+        return {"tickmode": "linear", "tick0": 1, "dtick": 1, "tickangle": 0}
+    step = next(step for step in (2, 5, 10, 20, 50, 100, 200, 500, 1000, 10 ** 9)
+                if patches / step <= most)
+    return {"tickmode": "linear", "tick0": 0, "dtick": step, "tickangle": 0}
 
 
 def attention_figure(maps: np.ndarray, title: str) -> go.Figure:
@@ -285,18 +312,28 @@ def attention_figure(maps: np.ndarray, title: str) -> go.Figure:
         title: the figure title.
 
     Returns:
-        A grid of heatmaps, rows = layers, columns = heads, on one shared colour scale.
+        A grid of square heatmaps, rows = layers, columns = heads, on one shared colour scale;
+        patches are numbered from 1, on the same ranges in every panel: the key patch across
+        (titled and numbered under the bottom row), the query patch down (titled and numbered
+        left of the first column); the inner panels' axes show no numbers.
     """
     maps = np.asarray(maps, dtype=float)
-    layers, heads = maps.shape[:2]
-    figure = make_subplots(rows=layers, cols=heads, horizontal_spacing=0.02, vertical_spacing=0.06,
-                           subplot_titles=[f"layer {layer + 1} · head {head + 1}"
+    layers, heads, patches = maps.shape[0], maps.shape[1], maps.shape[-1]
+    panel = max(90, min(280, 1050 // max(heads, 1)))  # about the width of a panel at 1366 px
+    margin, gap = {"l": 75, "r": 30, "t": 80, "b": 60}, 45  # gap: room for a panel's title
+    height = margin["t"] + margin["b"] + panel * layers + gap * (layers - 1)
+    figure = make_subplots(rows=layers, cols=heads, horizontal_spacing=0.03,
+                           vertical_spacing=gap / (height - margin["t"] - margin["b"]),
+                           subplot_titles=[f"layer {layer + 1} · head {head + 1}" if layers > 1
+                                           else f"head {head + 1}"
                                            for layer in range(layers) for head in range(heads)])
+    figure.update_annotations(font_size=13 if heads < 6 else 11)  # the panels' titles
     top = float(maps.max()) if maps.size else 1.0
+    number = np.arange(1, patches + 1)
     for layer in range(layers):
         for head in range(heads):
             figure.add_trace(go.Heatmap(
-                z=maps[layer, head], zmin=0.0, zmax=top, colorscale="Viridis",
+                x=number, y=number, z=maps[layer, head], zmin=0.0, zmax=top, colorscale="Viridis",
                 showscale=layer == 0 and head == heads - 1,
                 colorbar={"title": {"text": "weight"}, "len": 0.8},
                 hovertemplate=f"layer {layer + 1} head {head + 1}<br>query patch %{{y}}"
@@ -305,12 +342,15 @@ def attention_figure(maps: np.ndarray, title: str) -> go.Figure:
             panel_index = layer * heads + head + 1
             figure.update_yaxes(scaleanchor=f"x{panel_index if panel_index > 1 else ''}",
                                 row=layer + 1, col=head + 1)
-    figure.update_xaxes(showticklabels=False)
-    figure.update_yaxes(showticklabels=False, autorange="reversed")
-    panel = max(140, min(260, 1100 // max(heads, 1)))
-    figure.update_layout(**{**LAYOUT_DEFAULTS, "margin": {"l": 30, "r": 30, "t": 70, "b": 20}},
-                         title={"text": title, "x": 0, "font": {"size": 14}},
-                         height=70 + panel * layers)
+    edges = [0.5, patches + 0.5]  # fixed ranges; squares by shrinking the panel, not the range
+    figure.update_xaxes(**patch_ticks(patches, most=max(3, min(6, panel // 35))), showgrid=False,
+                        range=edges, constrain="domain", showticklabels=False)
+    figure.update_yaxes(**patch_ticks(patches), showgrid=False, range=edges[::-1], constrain="domain",
+                        showticklabels=False)
+    figure.update_xaxes(title_text="key patch", showticklabels=True, ticks="outside", row=layers)
+    figure.update_yaxes(title_text="query patch", showticklabels=True, ticks="outside", col=1)
+    figure.update_layout(**{**LAYOUT_DEFAULTS, "margin": margin},
+                         title={"text": title, "x": 0, "font": {"size": 14}}, height=height)
     return figure
 
 
@@ -332,7 +372,8 @@ def input_dependence_figure(frame: pd.DataFrame) -> go.Figure:
         as a text label instead of a bar.
     """
     if frame.empty:
-        return message_figure("No run with attention snapshots matches these filters.")
+        return message_figure("No run with attention snapshots matches these filters.",
+                              INPUT_DEPENDENCE_HEIGHT)
     figure = go.Figure()
     for stage, colour in (("initial", "#c7c7c7"), ("final", "#1f77b4")):
         values = frame[stage].astype(float)
@@ -347,9 +388,10 @@ def input_dependence_figure(frame: pd.DataFrame) -> go.Figure:
                            "label"]:
         figure.add_annotation(x=label, y=0, yref="paper", yanchor="bottom", showarrow=False,
                               text="0: input-independent")
-    figure.update_layout(**LAYOUT_DEFAULTS, barmode="group", height=380,
+    figure.update_layout(**LAYOUT_DEFAULTS, barmode="group", height=INPUT_DEPENDENCE_HEIGHT,
                          title={"text": "Input dependence of the attention maps", "x": 0,
                                 "font": {"size": 14}})
+    figure.update_xaxes(title_text="run (model · layers, width · run id)")
     figure.update_yaxes(type="log", title_text="relative spread over inputs",
                         exponentformat="power")
     return figure

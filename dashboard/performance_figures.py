@@ -6,39 +6,91 @@ Like :mod:`dashboard.figures` (whose colours, layout and helpers they share): Da
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.figures import LAYOUT_DEFAULTS, _ordered, message_figure, model_colour
+from suite.report.tables import ATTENTION_NAMES
+
+SCALING_HEIGHT = 560
+RACE_BAR_PIXELS = 34  # height per cell (two bars): the ratio text stays 12 px, never shrunk
+RACE_MARGIN = {"l": 20, "r": 60, "t": 90, "b": 50}
+
+
+def race_label(row: Any) -> str:
+    """A race's cell named short for an axis: ``Decoupled 6×6 J2=0.5 4L f32``.
+
+    The model, lattice, coupling, number of layers and the precision of sampling; the device is
+    the page's choice and the full cell is in the hover.
+    """
+    model = ATTENTION_NAMES.get(str(row.attention), str(row.attention))
+    label = f"{model} {row.L}×{row.L} J2={row.J2:g} {row.layers}L"
+    sampler = getattr(row, "sampler_dtype", None)
+    if isinstance(sampler, str) and sampler:
+        label += f" {sampler.replace('float', 'f')}"
+    return label
+
+
+def race_labels(races: pd.DataFrame) -> list[str]:
+    """:func:`race_label` of every row, made unique with the cell id where two would collide."""
+    labels = [race_label(row) for row in races.itertuples()]
+    repeated = {label for label in labels if labels.count(label) > 1}
+    return [f"{label} · {row.cell_id[:6]}" if label in repeated else label
+            for label, row in zip(labels, races.itertuples(), strict=True)]
+
+
+def race_hover(row: Any) -> str:
+    """The whole cell of a race, for the hover."""
+    sampler = getattr(row, "sampler_dtype", None)
+    return "<br>".join([
+        f"<b>{row.label}</b>  (cell {row.cell_id})",
+        f"L={row.L}  J2/J1={row.J2:g}  layers={row.layers}  d={row.d}  heads={row.heads}",
+        f"samples={row.samples}  steps={row.steps}"
+        + (f"  sampling in {sampler}" if isinstance(sampler, str) and sampler else ""),
+        f"{row.device}",
+        f"nqsbench / NetKet = {row.ratio:.3f}",
+    ])
 
 
 def race_figure(races: pd.DataFrame) -> go.Figure:
-    """Seconds per step of nqsbench and its peer on the same cells, with the ratio on top.
+    """Seconds per step of nqsbench and its peer on the same cells, with the ratio beside.
 
     Args:
         races: ``suite.perf.netket.load_comparisons`` rows (the newest per cell and device).
 
     Returns:
-        Grouped bars per cell (log axis); the text over nqsbench's bar is its time divided by
-        the peer's (below 1: nqsbench is faster).
+        Horizontal grouped bars, one row per cell (short labels, :func:`race_labels`; the full
+        cell in the hover), seconds per step on a log axis; the text beside nqsbench's bar is its
+        time divided by the peer's (below 1: nqsbench is faster). The figure grows by
+        ``RACE_BAR_PIXELS`` per cell, so bars and text keep their size however many cells.
     """
     if races.empty:
         return message_figure("No race yet: nqsbench compare netket --matrix smoke")
-    labels = [f"{row.label} L={row.L} · {row.device}" for row in races.itertuples()]
+    labels = race_labels(races)
+    hover = [race_hover(row) for row in races.itertuples()]
     figure = go.Figure()
     figure.add_trace(go.Bar(
-        x=labels, y=races["ours_seconds_per_step"], name="nqsbench", marker_color="#1f77b4",
-        text=[f"×{ratio:.2f}" for ratio in races["ratio"]], textposition="outside",
-        hovertemplate="%{x}<br>nqsbench %{y:.4g} s/step<extra></extra>"))
+        y=labels, x=races["ours_seconds_per_step"], orientation="h", name="nqsbench",
+        marker_color="#1f77b4", text=[f"×{ratio:.2f}" for ratio in races["ratio"]],
+        textposition="outside", constraintext="none", cliponaxis=False, textfont={"size": 12},
+        customdata=hover, hovertemplate="%{customdata}<br>nqsbench %{x:.4g} s/step<extra></extra>"))
     figure.add_trace(go.Bar(
-        x=labels, y=races["peer_seconds_per_step"], name="NetKet", marker_color="#ff7f0e",
-        customdata=races["peer_version"],
-        hovertemplate="%{x}<br>NetKet %{customdata}: %{y:.4g} s/step<extra></extra>"))
-    figure.update_layout(**LAYOUT_DEFAULTS, barmode="group", height=440,
+        y=labels, x=races["peer_seconds_per_step"], orientation="h", name="NetKet",
+        marker_color="#ff7f0e",
+        customdata=[f"{text}<br>NetKet {version}" for text, version
+                    in zip(hover, races["peer_version"], strict=True)],
+        hovertemplate="%{customdata}: %{x:.4g} s/step<extra></extra>"))
+    height = RACE_MARGIN["t"] + RACE_MARGIN["b"] + RACE_BAR_PIXELS * len(labels) + 20
+    figure.update_layout(**{**LAYOUT_DEFAULTS, "margin": RACE_MARGIN}, barmode="group",
+                         height=max(height, 300), bargap=0.25, bargroupgap=0.05,
                          title={"text": "Seconds per step, same cell in both engines "
                                         "(text: nqsbench / NetKet)", "x": 0, "font": {"size": 14}})
-    figure.update_yaxes(type="log", title_text="seconds per step")
+    figure.update_xaxes(type="log", title_text="seconds per step (s, log scale)")
+    figure.update_yaxes(title_text="cell: model, lattice, J2/J1, layers, sampling precision",
+                        autorange="reversed", automargin=True)
     return figure
 
 
@@ -54,7 +106,7 @@ def scaling_figure(scaling: pd.DataFrame) -> go.Figure:
         Factored's at the same L (where Factored ran there).
     """
     if scaling.empty:
-        return message_figure("No scaling runs yet: nqsbench run --matrix scaling")
+        return message_figure("No scaling runs yet: nqsbench run --matrix scaling", SCALING_HEIGHT)
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                            row_heights=[0.65, 0.35],
                            subplot_titles=["seconds per step", "relative to Factored"])
@@ -75,5 +127,5 @@ def scaling_figure(scaling: pd.DataFrame) -> go.Figure:
     figure.update_yaxes(title_text="× Factored", row=2, col=1)
     figure.update_xaxes(title_text="L (lattice L × L)", tickmode="array",
                         tickvals=sorted(scaling["L"].unique()), row=2, col=1)
-    figure.update_layout(**LAYOUT_DEFAULTS, height=560)
+    figure.update_layout(**LAYOUT_DEFAULTS, height=SCALING_HEIGHT)
     return figure

@@ -27,7 +27,7 @@ from dashboard.data import attention_summary, load_data, read_run
 from dashboard.pages import accuracy, attention, performance, regressions, run, table
 from suite.report.analysis import pareto_front, published_points, scaling_summary
 from suite.report.references import load_published
-from suite.report.regressions import detect_changes
+from suite.report.regressions import cell_label, detect_changes
 
 REPO = Path(__file__).resolve().parents[1]
 CORRUPT = "zzzzzzzzzzzz-20260101T000000Z-deadbeef.json"
@@ -332,17 +332,26 @@ def test_every_page_on_an_empty_directory_says_how_to_get_results(tmp_path, page
     assert ("empty-results" in text and "nqsbench run" in text) or "empty-asv" in text
 
 
+def _call(app, **values) -> dict:
+    """The callback whose inputs are ``values`` (keyword ``id`` for the component ``id``'s
+    ``value``), answered by ``app`` over HTTP as a browser asks; fails on anything but 200."""
+    wanted = {name.replace("_", "-") for name in values}
+    key, spec = next((key, spec) for key, spec in app.callback_map.items()
+                     if {i["id"] for i in spec["inputs"]} == wanted)
+    outputs = spec["output"] if isinstance(spec["output"], list) else [spec["output"]]
+    answer = app.server.test_client().post("/_dash-update-component", json={
+        "output": key, "outputs": [{"id": o.component_id, "property": o.component_property}
+                                   for o in outputs],
+        "inputs": [{"id": i["id"], "property": i["property"],
+                    "value": values[i["id"].replace("-", "_")]} for i in spec["inputs"]],
+        "changedPropIds": [f"{spec['inputs'][0]['id']}.value"], "state": []})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[-2000:]
+    return answer.get_json()["response"]
+
+
 def _call_run_page(app, run_id: str) -> dict:
     """The run page's callback for ``run_id``, answered by ``app`` over HTTP as a browser asks."""
-    outputs = [("run-training-graph", "figure"), ("run-summary", "children"),
-               ("run-record", "children")]
-    answer = app.server.test_client().post("/_dash-update-component", json={
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [{"id": "run-select", "property": "value", "value": run_id}],
-        "changedPropIds": ["run-select.value"], "state": []})
-    assert answer.status_code == 200, answer.get_data(as_text=True)
-    return answer.get_json()["response"]
+    return _call(app, run_select=run_id)
 
 
 def test_two_apps_in_one_process_keep_their_own_results(results, data, tmp_path):
@@ -414,7 +423,8 @@ def _race_rows() -> pd.DataFrame:
 def test_race_figure_shows_both_engines_and_the_ratio():
     figure = performance_figures.race_figure(_race_rows())
     ours, theirs = figure.data
-    assert list(ours.y) == [0.1] and list(theirs.y) == [0.25] and ours.text == ("×0.40",)
+    assert list(ours.x) == [0.1] and list(theirs.x) == [0.25] and ours.text == ("×0.40",)
+    assert list(ours.y) == ["T5 4×4 J2=0.5 1L"]  # short: the whole cell is in the hover
     assert "nqsbench compare netket" in performance_figures.race_figure(_race_rows().iloc[0:0]) \
         .layout.annotations[0].text
 
@@ -432,6 +442,174 @@ def test_performance_callback_reads_races_and_scaling_runs(results):
     (results / "compare").mkdir()
     (results / "compare" / "race.json").write_text(json.dumps(record))
     race, table_text, scaling = performance.update(record["environment"]["device"])
-    assert list(race.data[0].y) == [record["ours"]["seconds_per_step"]]
+    assert list(race.data[0].x) == [record["ours"]["seconds_per_step"]]
     assert f"{record['ratio']:.2f}" in table_text
     assert "nqsbench run --matrix scaling" in scaling.layout.annotations[0].text
+
+
+# --- issue 16, items 7 to 10: sizes, axis titles, readable races, unknown ids, bad values ---------
+
+def _untitled_axes(figure: go.Figure) -> list[str]:
+    """The axes of ``figure`` a reader cannot name: shown with tick labels but no title (an axis
+    without tick labels, e.g. of an inner panel of a grid, shows no numbers to name), and, for a
+    figure with axes shown, an x or y direction with no titled, numbered axis at all."""
+    layout = figure.layout
+    axes = {name: layout[name] for name in layout if re.fullmatch(r"[xy]axis\d*", name)}
+    shown = {name: axis for name, axis in axes.items()
+             if axis.visible is not False and axis.showticklabels is not False}
+    missing = [name for name, axis in shown.items() if not axis.title.text]
+    if any(axis.visible is not False for axis in axes.values()):
+        missing += [f"every {letter} axis" for letter in "xy"
+                    if not any(name[0] == letter and axis.title.text for name, axis in shown.items())]
+    return missing
+
+
+def _page_figures(results: Path, data) -> dict[str, go.Figure]:
+    """Every figure every page draws, from its callback, on the committed results."""
+    (results / "compare").mkdir(exist_ok=True)
+    for path in (REPO / "results" / "compare").glob("*.json"):
+        shutil.copy(path, results / "compare" / path.name)
+    machine = regressions.machine_value(data.asv["machine"].iloc[0], data.asv["environment"].iloc[0])
+    cells = sorted(set(data.asv["params"].map(cell_label)))
+    by_params, by_seconds, _ = accuracy.update_figures(
+        components.system_value(4, 0.5), [1], list(data.completed["device"].unique()), ["published"])
+    maps, _, _, summary = attention.update(_run_id(data, L=6, attention="t5"), "final", 0)
+    race, _, _ = performance.update(data.completed["device"].iloc[0])
+    scaling = performance_figures.scaling_figure(scaling_summary(pd.DataFrame(
+        {"L": [4, 4, 6, 6], "model_name": ["T5", "Factored"] * 2,
+         "seconds_per_step": [2.0, 1.0, 6.0, 2.0]})))
+    return {"accuracy params": by_params, "accuracy seconds": by_seconds,
+            "regressions": regressions.update(machine, 10, cells)[0],
+            "run": run.update(_run_id(data, L=4, attention="t5"))[0],
+            "attention maps": maps, "attention summary": summary, "race": race,
+            "scaling": scaling}
+
+
+def test_every_axis_of_every_figure_has_a_title(results, data):
+    figures_ = _page_figures(results, data)
+    assert len(figures_["race"].data[0].y) >= 20  # the committed races, all on one device
+    untitled = {name: _untitled_axes(figure) for name, figure in figures_.items()}
+    assert {name: axes for name, axes in untitled.items() if axes} == {}
+    regression_titles = [figures_["regressions"].layout[f"yaxis{i}"].title.text for i in ("", 2, 3)]
+    assert regression_titles == [figures.REGRESSION_AXIS_TITLES[m] for m, _, _ in
+                                 figures.REGRESSION_METRICS]
+    assert "(s)" in regression_titles[0]
+
+
+def test_every_graph_is_as_tall_as_its_figure(results, data):
+    """Each figure sets its height; its graph is responsive and its container gets that height
+    in the same callback answer (the regressions figure used to overflow its card)."""
+    app = create_app(results)
+    figure_outputs = 0
+    for key, spec in app.callback_map.items():
+        outputs = spec["output"] if isinstance(spec["output"], list) else [spec["output"]]
+        graphs = {o.component_id for o in outputs if o.component_property == "figure"}
+        styled = {o.component_id for o in outputs if o.component_property == "style"}
+        assert graphs <= styled, f"{key}: the figures of {graphs - styled} come without a height"
+        figure_outputs += len(graphs)
+    assert figure_outputs == 8
+    for name, figure in _page_figures(results, data).items():
+        assert figure.layout.height, f"{name} sets no height"
+    machine = regressions.machine_value(data.asv["machine"].iloc[0], data.asv["environment"].iloc[0])
+    answer = _call(app, regressions_machine=machine, regressions_threshold=10,
+                   regressions_cells=["attention=t5 J2=0.5"])
+    graph = answer[regressions.GRAPH]
+    assert graph["style"]["height"] == f"{graph['figure']['layout']['height']}px" == "760px"
+    with app.server.app_context():
+        page = regressions.layout()
+    dash_graph = next(c for c in _components(page) if getattr(c, "id", None) == regressions.GRAPH)
+    assert dash_graph.responsive is True and dash_graph.style["height"] == "760px"
+
+
+def _components(component) -> Iterator:
+    """Every component of a Dash component tree."""
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            yield from _components(child)
+
+
+def test_attention_heatmaps_name_and_number_their_patches():
+    maps = np.random.default_rng(0).random((2, 3, 9, 9))
+    figure = figures.attention_figure(maps, "t")
+    assert _untitled_axes(figure) == []
+    bottom = [figure.layout[f"xaxis{i}"] for i in (4, 5, 6)]
+    left = [figure.layout[f"yaxis{i}"] for i in ("", 4)]
+    assert {axis.title.text for axis in bottom} == {"key patch"}
+    assert {axis.title.text for axis in left} == {"query patch"}
+    assert all(axis.showticklabels is not False for axis in bottom + left)
+    assert list(figure.data[0].x) == list(range(1, 10)) == list(figure.data[0].y)
+    assert figure.layout.xaxis4.dtick == 1 and figures.patch_ticks(25)["dtick"] == 5
+
+
+def test_race_figure_is_horizontal_with_short_labels_and_the_cell_in_the_hover(data):
+    from suite.report.races import load_comparisons
+
+    races = performance.newest_races(load_comparisons(REPO / "results")[0])
+    races = races[races["device"] == races["device"].iloc[0]]
+    figure = performance_figures.race_figure(races)
+    ours, peer = figure.data
+    assert ours.orientation == peer.orientation == "h"
+    assert len(set(ours.y)) == len(races) >= 20  # one row per cell, none merged
+    assert max(len(label) for label in ours.y) <= 30
+    assert all(label in hover for label, hover in zip(races["label"], ours.customdata, strict=True))
+    assert figure.layout.xaxis.type == "log" and ours.constraintext == "none"
+    assert figure.layout.height >= performance_figures.RACE_BAR_PIXELS * len(races)
+
+
+@pytest.mark.parametrize("page", [run, attention])
+def test_an_unknown_run_id_says_so_instead_of_showing_another_run(results, data, page):
+    ids = _component_ids(page.layout(id="no-such-run-0000"))
+    text = str(page.layout(id="no-such-run-0000"))
+    assert "no-such-run" in ids and "no-such-run-0000" in text
+    dropdown = "run-select" if page is run else "attention-run"
+    chosen = next(c for c in _components(page.layout(id="no-such-run-0000"))
+                  if getattr(c, "id", None) == dropdown)
+    assert chosen.value is None  # nothing chosen: not the newest run in disguise
+    newest = next(c for c in _components(page.layout()) if getattr(c, "id", None) == dropdown)
+    assert newest.value and "no-such-run" not in _component_ids(page.layout())
+    assert "Choose a run" in (page.update(None) if page is run else page.update(None, "final", 0))[0] \
+        .layout.annotations[0].text
+
+
+def test_attention_page_of_a_run_without_snapshots_says_so(results):
+    source = next((results / "runs").glob("8c5662968ca0-*.json"))
+    record = json.loads(source.read_text())
+    del record["attention"]
+    run_id = "8c5662968ca0-29990101T000000Z-00000000"
+    (results / "runs" / f"{run_id}.json").write_text(json.dumps(record))
+    assert run_id in set(components.current_data().runs["run"])
+    text = str(attention.layout(id=run_id))
+    assert "no-such-run" in text and "has no attention snapshots" in text and run_id in text
+
+
+@pytest.mark.parametrize(("inputs", "graph"), [
+    ({"accuracy_system": "abc|def", "accuracy_layers": [1], "accuracy_devices": [],
+      "accuracy_published": ["published"]}, accuracy.PARAMS_GRAPH),
+    ({"accuracy_system": 7, "accuracy_layers": "x", "accuracy_devices": None,
+      "accuracy_published": 3}, accuracy.SECONDS_GRAPH),
+    ({"regressions_machine": "nonsense", "regressions_threshold": "x",
+      "regressions_cells": "y"}, regressions.GRAPH),
+    ({"attention_run": ["a"], "attention_stage": "final", "attention_configuration": 0},
+     attention.MAPS_GRAPH),
+    ({"run_select": {"a": 1}}, run.GRAPH),
+    ({"performance_device": 42}, performance.RACE_GRAPH),
+])
+def test_a_malformed_callback_value_gives_a_message_figure_not_a_500(results, inputs, graph):
+    answer = _call(create_app(results), **inputs)
+    figure = answer[graph]["figure"]
+    assert not figure.get("data") and figure["layout"]["annotations"][0]["text"]
+
+
+def test_a_malformed_stage_threshold_or_format_is_answered(results, data):
+    app = create_app(results)
+    run_id = _run_id(data, L=6, attention="t5")
+    answer = _call(app, attention_run=run_id, attention_stage="bogus", attention_configuration="x")
+    assert "'bogus'" in answer[attention.MAPS_GRAPH]["figure"]["layout"]["annotations"][0]["text"]
+    machine = regressions.machine_value(data.asv["machine"].iloc[0], data.asv["environment"].iloc[0])
+    answer = _call(app, regressions_machine=machine, regressions_threshold="ten",
+                   regressions_cells=["attention=t5 J2=0.5"])
+    assert answer[regressions.GRAPH]["figure"]["data"]  # the default threshold instead
+    answer = _call(app, table_system="x|y", table_format=["latex"])
+    assert "'x|y'" in json.dumps(answer)

@@ -1,18 +1,22 @@
 """End-to-end test of the dashboard in a real headless browser.
 
 Two dashboard servers run as subprocesses on free ports: one on a copy of the committed results
-(``results/runs`` and ``results/asv``) plus one corrupt run record, one on an empty results
-directory. Every page is opened in Debian's chromium through Playwright; each test waits for Dash
-to finish its callbacks, checks that every graph has data and is drawn, that the warning about
-the corrupt record is shown, and that the browser console shows no errors (nor the page an
-uncaught exception, nor the server a 5xx answer). A click on a point of the accuracy plot must
-open that run's page. A full-page screenshot of each page goes to ``$NQSBENCH_SCREENSHOTS``
-(else to pytest's temporary directory).
+(``results/runs``, ``results/asv`` and the races of ``results/compare``) plus one corrupt run
+record, one on an empty results directory. Every page is opened in Debian's chromium through
+Playwright; each test waits for Dash to finish its callbacks, checks that every graph has data and
+is drawn, that the warning about the corrupt record is shown, and that the browser console shows
+no errors (nor the page an uncaught exception, nor the server a 5xx answer). On every page with
+figures, every figure must lie inside its card, in a container exactly as tall as the figure, at
+1366 x 768 and after the window is resized (narrower, wider, back), and every axis that shows
+tick labels must have a title. The race chart must leave its bars most of the figure and its
+ratio texts full-sized and apart; an unknown ``?id=`` must show the "no such run" notice. A click
+on a point of the accuracy plot must open that run's page. A full-page screenshot of each page
+goes to ``$NQSBENCH_SCREENSHOTS`` (else to pytest's temporary directory; docs/dashboard.md).
 
 The default run keeps a smoke test (the accuracy and regressions pages and the empty directory:
-8 to 10 s on a two-core VM); the other pages and the click are marked ``slow`` (the whole file
-takes 26 to 34 s there, over the default set's budget of about 30 s per file), which CI runs after
-the default set (``pytest -m slow``).
+15 s on a two-core VM); the other pages, the unknown ids and the click are marked ``slow`` (the
+whole file takes about 40 s there, over the default set's budget of about 30 s per file), which
+CI runs after the default set (``pytest -m slow``).
 
 Skipped where the ``playwright`` package or ``/usr/bin/chromium`` is missing (browser downloads
 are not possible here; ``.ci/run`` installs Debian's chromium).
@@ -20,6 +24,7 @@ are not possible here; ``.ci/run`` installs Debian's chromium).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -102,6 +107,60 @@ GRAPH_POINTS_JS = """
         });
     });
     return out;
+}
+"""
+
+# every figure on the page: its box, its card's box, its container's box and CSS height, and its
+# axes (shown or not, tick labels or not, the title the figure gives: Plotly's full layout holds
+# a placeholder title); null while a graph is still being drawn (dcc.Graph marks a pending plot
+# or resize)
+FIGURES_JS = """
+() => {
+    if (document.querySelector('.dash-graph--pending')) return null;
+    const box = (element) => {
+        const r = element.getBoundingClientRect();
+        return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, height: r.height};
+    };
+    return Array.from(document.querySelectorAll('.js-plotly-plot')).map((gd) => {
+        const graph = gd.closest('[id]');
+        const card = gd.closest('.card');
+        const svg = gd.querySelector('.main-svg');
+        const full = gd._fullLayout || {};
+        const given = (key) => {
+            const title = (gd.layout[key] || {}).title;
+            return (typeof title === 'string' ? title : (title && title.text)) || '';
+        };
+        const axes = Object.keys(full).filter((key) => /^[xy]axis\\d*$/.test(key)).map((key) => ({
+            name: key, id: full[key]._id, visible: full[key].visible !== false,
+            ticklabels: full[key].showticklabels !== false, title: given(key),
+        }));
+        return {
+            id: graph ? graph.id : '?', figure: svg ? box(svg) : null, card: card ? box(card) : null,
+            container: graph ? box(graph) : null, css_height: graph ? graph.style.height : '',
+            axes: axes,
+            plot: full._size ? {left: full._size.l, top: full._size.t, width: full._size.w,
+                                height: full._size.h} : null,
+            width: full.width, height: full.height,
+        };
+    });
+}
+"""
+
+# the race chart's geometry: where its cell labels and its ratio texts are drawn
+RACE_TEXT_JS = """
+(id) => {
+    const gd = document.querySelector(`#${id} .js-plotly-plot`);
+    const box = (element) => {
+        const r = element.getBoundingClientRect();
+        return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width,
+                height: r.height};
+    };
+    return {
+        ratios: Array.from(gd.querySelectorAll('.barlayer .bartext')).map(box),
+        cells: Array.from(gd.querySelectorAll('.yaxislayer-above .ytick text, '
+                                              + '.xaxislayer-above .xtick text'))
+            .filter((t) => t.textContent.length > 8).map(box),  // not the numbers
+    };
 }
 """
 
@@ -207,6 +266,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     (data / "runs" / CORRUPT_NAME).write_text('{"truncated')
     (data / "compare").mkdir()
     shutil.copy(REPO / "tests" / "data" / "race.json", data / "compare" / "race.json")
+    for path in (REPO / "results" / "compare").glob("*.json"):  # a realistic race: ~25 cells
+        shutil.copy(path, data / "compare" / path.name)
     empty = root / "empty"
     empty.mkdir()
     started: dict[str, Server] = {}
@@ -321,6 +382,87 @@ def _assert_problems_banner(page: Page) -> None:
     expect(banner).to_contain_text(CORRUPT_NAME)
 
 
+def _figures(page: Page) -> list[dict[str, Any]]:
+    """Every figure of the page, boxes and axes (``FIGURES_JS``), once no graph is being drawn
+    and two measurements 200 ms apart agree (a resize in flight has landed)."""
+    _wait_idle(page)
+    before = None
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        now = page.wait_for_function(FIGURES_JS).json_value()
+        if now == before or time.monotonic() > deadline:
+            return now
+        before = now
+        page.wait_for_timeout(200)
+
+
+def _outside(inner: dict[str, float], outer: dict[str, float], slack: float = 1.0) -> list[str]:
+    """The sides of box ``inner`` that stick out of box ``outer`` (by more than ``slack`` px)."""
+    return [f"{side} {inner[side]:.0f} vs {outer[side]:.0f}" for side, sign in
+            (("left", -1), ("top", -1), ("right", 1), ("bottom", 1))
+            if sign * (inner[side] - outer[side]) > slack]
+
+
+def _misplaced(drawn: list[dict[str, Any]], where: str) -> list[str]:
+    """What is wrong with the figures' boxes: a figure outside its card, or a container whose
+    CSS height is not the figure's (then its size depends on a race with the resize handler)."""
+    problems = []
+    for graph in drawn:
+        if graph["figure"] is None or graph["card"] is None:
+            problems.append(f"{where}: #{graph['id']}: no drawn figure or no card around it")
+            continue
+        sticking_out = _outside(graph["figure"], graph["card"])
+        if sticking_out:
+            problems.append(f"{where}: #{graph['id']} sticks out of its card: "
+                            f"{', '.join(sticking_out)} (figure {graph['height']} px tall in a "
+                            f"{graph['container']['height']:.0f}-px container)")
+        if graph["css_height"] != f"{round(graph['height'])}px":
+            problems.append(f"{where}: #{graph['id']}'s container is {graph['css_height']!r} "
+                            f"tall, not its figure's {graph['height']} px")
+    return problems
+
+
+# the window sizes every page is measured at after the first: narrower, wider, and back (a
+# responsive graph whose container height is not fixed used to collapse on a resize, its figure
+# hanging out of the card over the page below)
+RESIZES = ({"width": 1000, "height": 700}, {"width": 1600, "height": 900}, VIEWPORT)
+
+
+def _assert_figures_fit_and_are_titled(page: Page, expected: int) -> list[dict[str, Any]]:
+    """Every figure lies inside its card, its container exactly as tall as it, at the first
+    window size and after each of ``RESIZES``; every axis that shows tick labels has a title (an
+    axis without them, e.g. of an inner panel of a grid, shows no numbers to name), and each
+    direction has one; ``expected`` figures on the page."""
+    with contextlib.suppress(sync_api.TimeoutError):  # the count below says how many there are
+        page.wait_for_function("(n) => document.querySelectorAll('.js-plotly-plot .main-svg')"
+                               ".length >= n", arg=expected)
+    drawn = _figures(page)
+    assert len(drawn) == expected, f"{page.url}: {len(drawn)} figures drawn, not {expected}"
+    problems = _misplaced(drawn, "at 1366 x 768")
+    for size in RESIZES:  # the last is the first size again: ``drawn`` as the page is now
+        page.set_viewport_size(size)
+        drawn = _figures(page)
+        problems += _misplaced(drawn, f"resized to {size['width']} x {size['height']}")
+    for graph in drawn:  # message figures hide their axes
+        shown = [axis for axis in graph["axes"] if axis["visible"] and axis["ticklabels"]]
+        problems += [f"#{graph['id']} {axis['name']} has no title" for axis in shown
+                     if not axis["title"]]
+        if any(axis["visible"] for axis in graph["axes"]):
+            problems += [f"#{graph['id']}: no {letter} axis with numbers and a title" for letter in "xy"
+                         if not any(axis["name"][0] == letter and axis["title"] for axis in shown)]
+    assert not problems, f"{page.url}:\n" + "\n".join(problems)
+    return drawn
+
+
+@contextlib.contextmanager
+def _screenshot_after(page: Page, folder: Path, name: str) -> Iterator[None]:
+    """Run the block's checks, then write the page's screenshot, whether they passed or not."""
+    try:
+        yield
+    finally:
+        _screenshot(page, folder, name)
+
+
 def _screenshot(page: Page, folder: Path, name: str) -> None:
     _wait_idle(page)
     page.screenshot(path=str(folder / name), full_page=True)
@@ -330,8 +472,9 @@ def test_accuracy_page(app: Server, watched: Watched, screenshots: Path) -> None
     page = _open(watched, app.url + "/")
     for graph_id in ("accuracy-params-graph", "accuracy-seconds-graph"):
         _assert_graph_has_data(page, graph_id)
+    with _screenshot_after(page, screenshots, "01-accuracy.png"):
+        _assert_figures_fit_and_are_titled(page, 2)
     _assert_problems_banner(page)
-    _screenshot(page, screenshots, "01-accuracy.png")
     watched.assert_clean("/", app)
 
 
@@ -372,8 +515,12 @@ def test_clicking_an_accuracy_point_opens_its_run(app: Server, watched: Watched,
 def test_regressions_page(app: Server, watched: Watched, screenshots: Path) -> None:
     page = _open(watched, app.url + "/regressions")
     _assert_graph_has_data(page, "regressions-graph")
+    with _screenshot_after(page, screenshots, "02-regressions.png"):
+        (graph,) = _assert_figures_fit_and_are_titled(page, 1)
+    heading = page.get_by_role("heading", name="Changes above the threshold").bounding_box()
+    assert heading is not None and heading["y"] >= graph["card"]["bottom"] - 1, (
+        f"the heading under the figure starts at {heading} inside the card {graph['card']}")
     _assert_problems_banner(page)
-    _screenshot(page, screenshots, "02-regressions.png")
     watched.assert_clean("/regressions", app)
 
 
@@ -393,8 +540,10 @@ def test_table_page(app: Server, watched: Watched, screenshots: Path) -> None:
 def test_run_page(app: Server, watched: Watched, screenshots: Path, detail_id: str) -> None:
     page = _open(watched, f"{app.url}/run?id={detail_id}")
     _assert_graph_has_data(page, "run-training-graph")
+    with _screenshot_after(page, screenshots, "04-run.png"):
+        _assert_figures_fit_and_are_titled(page, 1)
+    expect(page.locator("#no-such-run")).to_have_count(0)
     _assert_problems_banner(page)
-    _screenshot(page, screenshots, "04-run.png")
     watched.assert_clean(f"/run?id={detail_id}", app)
 
 
@@ -403,8 +552,11 @@ def test_attention_page(app: Server, watched: Watched, screenshots: Path, detail
     page = _open(watched, f"{app.url}/attention?id={detail_id}")
     for graph_id in ("attention-maps-graph", "attention-summary-graph"):
         _assert_graph_has_data(page, graph_id)
+    with _screenshot_after(page, screenshots, "05-attention.png"):
+        _assert_figures_fit_and_are_titled(page, 2)
+    labels = page.locator("#attention-maps-graph .xtick text, #attention-maps-graph .ytick text")
+    assert labels.count() > 0, "the heatmaps have no tick labels"
     _assert_problems_banner(page)
-    _screenshot(page, screenshots, "05-attention.png")
     watched.assert_clean(f"/attention?id={detail_id}", app)
 
 
@@ -412,9 +564,57 @@ def test_attention_page(app: Server, watched: Watched, screenshots: Path, detail
 def test_performance_page(app: Server, watched: Watched, screenshots: Path) -> None:
     page = _open(watched, app.url + "/performance")
     _assert_graph_has_data(page, "performance-race-graph")
+    with _screenshot_after(page, screenshots, "07-performance.png"):
+        drawn = _assert_figures_fit_and_are_titled(page, 2)
+    race = next(graph for graph in drawn if graph["id"] == "performance-race-graph")
+    _assert_race_is_readable(page, race)
     _assert_problems_banner(page)
-    _screenshot(page, screenshots, "07-performance.png")
     watched.assert_clean("/performance", app)
+
+
+def _assert_race_is_readable(page: Page, race: dict[str, Any]) -> None:
+    """Bars get most of the figure, cell labels at most a third of its width, every ratio text
+    its full size and a place of its own (the cells used to be rotated labels 250 px tall over
+    a 90-px plot, the ratios shrunk to specks)."""
+    texts = page.evaluate(RACE_TEXT_JS, "performance-race-graph")
+    ratios, cells = texts["ratios"], texts["cells"]
+    assert len(ratios) >= 20, f"{len(ratios)} ratio texts: the fixture's ~25 races are missing"
+    plot, width, height = race["plot"], race["width"], race["height"]
+    assert plot["height"] >= 0.5 * height, f"bars get {plot['height']:.0f} of {height} px in height"
+    assert plot["width"] >= 0.5 * width, f"bars get {plot['width']:.0f} of {width} px in width"
+    widest = max(cell["width"] for cell in cells)
+    assert widest <= width / 3, f"a cell label is {widest:.0f} px wide in a {width}-px figure"
+    assert all(cell["height"] <= 20 for cell in cells), "cell labels are rotated"
+    small = [ratio for ratio in ratios if ratio["height"] < 10]
+    assert not small, f"{len(small)} of {len(ratios)} ratio texts are under 10 px tall: {small[:3]}"
+    boxes = sorted(ratios, key=lambda ratio: (ratio["top"], ratio["left"]))
+    overlapping = [(a, b) for a, b in zip(boxes, boxes[1:], strict=False)
+                   if a["bottom"] > b["top"] + 1 and a["right"] > b["left"] and b["right"] > a["left"]]
+    assert not overlapping, f"ratio texts overlap: {overlapping[:2]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("path", "name", "graphs"), [
+    ("/run", "08-unknown-run.png", ("run-training-graph",)),
+    ("/attention", "09-unknown-attention.png", ("attention-maps-graph", "attention-summary-graph")),
+])
+def test_an_unknown_run_id_says_so(app: Server, watched: Watched, screenshots: Path, path: str,
+                                   name: str, graphs: tuple[str, ...]) -> None:
+    page = _open(watched, f"{app.url}{path}?id=no-such-run-0000")
+    notice = page.locator("#no-such-run")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("no-such-run-0000")
+    expect(notice).to_contain_text("No such run")
+    for graph_id in graphs:  # drawn, and a message: nothing is shown as if it were that run
+        page.wait_for_selector(f"#{graph_id} .js-plotly-plot .main-svg", state="attached")
+        expect(page.locator(f"#{graph_id} .annotation-text")).to_contain_text("Choose a run")
+    _screenshot(page, screenshots, name)
+    drawn = _figures(page)
+    assert sorted(graph["id"] for graph in drawn) == sorted(graphs)
+    for graph in drawn:
+        assert not any(axis["visible"] for axis in graph["axes"]), f"#{graph['id']} shows data"
+    assert not _misplaced(drawn, path)
+    watched.assert_clean(f"{path}?id=no-such-run-0000", app)
 
 
 def test_empty_results_page(servers: dict[str, Server], watched: Watched, screenshots: Path) -> None:

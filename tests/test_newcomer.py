@@ -261,3 +261,10 @@ def test_durations_are_stated_once_measured_with_the_machine():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert re.search(r"Measured on a 2-core AMD EPYC VM.*main job.*\d+ min \d+ s", readme,
                      re.S)
+
+
+def test_the_dashboard_does_not_guess_how_long_the_main_job_takes(tmp_path):
+    from dashboard.components import empty_results
+
+    text = str(empty_results(tmp_path))
+    assert "minutes" not in text and "the README" in text

@@ -52,8 +52,8 @@ def layout(system: str | None = None, **_query: Any) -> html.Div:
         ]),
         html.Div(id="accuracy-summary", className="notice"),
         html.Div(className="grid-2", children=[
-            html.Div(components.graph(PARAMS_GRAPH, "520px"), className="card"),
-            html.Div(components.graph(SECONDS_GRAPH, "520px"), className="card"),
+            html.Div(components.graph(PARAMS_GRAPH, figures.ACCURACY_HEIGHT), className="card"),
+            html.Div(components.graph(SECONDS_GRAPH, figures.ACCURACY_HEIGHT), className="card"),
         ]),
     ])
 
@@ -102,10 +102,17 @@ def summary(runs: pd.DataFrame, published: pd.DataFrame) -> str:
 
 def update_figures(system: str | None, layers: list[int] | None, devices: list[str] | None,
                    overlay: list[str] | None):
-    """Both figures and the summary line for the chosen filters."""
+    """Both figures and the summary line for the chosen filters (a message in both figures for
+    a lattice and coupling that does not parse)."""
+    if components.parse_system(system) is None:
+        message = components.unknown_value("lattice and coupling", system)
+        return (figures.message_figure(message, figures.ACCURACY_HEIGHT),
+                figures.message_figure(message, figures.ACCURACY_HEIGHT), message)
+    layers = layers if isinstance(layers, list) else []
+    devices = devices if isinstance(devices, list) else []
     runs = select_runs(components.current_data(), system, layers, devices)
     published = select_published(system, layers)
-    shown = published if overlay and "published" in overlay else published.iloc[0:0]
+    shown = published if isinstance(overlay, list) and "published" in overlay else published.iloc[0:0]
     return (figures.accuracy_cost_figure(runs, shown, "n_parameters"),
             figures.accuracy_cost_figure(runs, shown, "seconds_per_step"),
             summary(runs, shown))
@@ -126,10 +133,12 @@ def open_run(params_click: dict | None, seconds_click: dict | None):
 
 def register_callbacks(app: Dash) -> None:
     """Register this page's callbacks on ``app``."""
-    app.callback(Output(PARAMS_GRAPH, "figure"), Output(SECONDS_GRAPH, "figure"),
-                 Output("accuracy-summary", "children"),
-                 Input("accuracy-system", "value"), Input("accuracy-layers", "value"),
-                 Input("accuracy-devices", "value"), Input("accuracy-published", "value"))(update_figures)
+    components.register_figures(
+        app, update_figures,
+        [Output(PARAMS_GRAPH, "figure"), Output(SECONDS_GRAPH, "figure"),
+         Output("accuracy-summary", "children")],
+        [Input("accuracy-system", "value"), Input("accuracy-layers", "value"),
+         Input("accuracy-devices", "value"), Input("accuracy-published", "value")])
     app.callback(Output(components.NAV_LOCATION_ID, "href", allow_duplicate=True),
                  Input(PARAMS_GRAPH, "clickData"), Input(SECONDS_GRAPH, "clickData"),
                  prevent_initial_call=True)(open_run)

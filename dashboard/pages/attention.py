@@ -18,7 +18,8 @@ STAGES = {"initial": "at initialisation", "final": "after training"}
 
 
 def layout(id: str | None = None, **_query: Any) -> html.Div:  # noqa: A002 (the URL's ?id=)
-    """The page; ``?id=<run id>`` selects the run, else the newest run with snapshots."""
+    """The page; ``?id=<run id>`` selects the run, else the newest run with snapshots; an id
+    that names no run with snapshots says so (and selects nothing)."""
     data = components.current_data()
     summary = attention_summary(data)
     if summary.empty:
@@ -29,8 +30,10 @@ def layout(id: str | None = None, **_query: Any) -> html.Div:  # noqa: A002 (the
     runs = data.runs[data.runs["run"].isin(summary["run"])]
     options = run_options(runs)
     values = [option["value"] for option in options]
+    value = components.requested_run(id, values)
     return html.Div([
         html.H2("Attention maps"),
+        components.no_such_run(id, data, "attention snapshots") if value is None else None,
         html.P(className="lead", children=(
             "Attention weights (query patch × key patch) of every layer and head for fixed Sz=0 "
             "input configurations, the same for every run on a lattice. The paper's claim: after "
@@ -40,8 +43,8 @@ def layout(id: str | None = None, **_query: Any) -> html.Div:  # noqa: A002 (the
             "that map (0 for Factored attention, by construction).")),
         html.Div(className="filters", children=[
             components.field("Run", dcc.Dropdown(
-                id="attention-run", options=options, clearable=False,
-                value=id if id in values else values[0], style={"minWidth": "600px"})),
+                id="attention-run", options=options, clearable=False, value=value,
+                placeholder="Choose a run", style={"minWidth": "600px"})),
             components.field("Stage", dcc.RadioItems(
                 id="attention-stage", value="final", inline=True,
                 options=[{"label": text, "value": stage} for stage, text in STAGES.items()])),
@@ -50,20 +53,29 @@ def layout(id: str | None = None, **_query: Any) -> html.Div:  # noqa: A002 (the
         ]),
         html.Div(id="attention-dependence", className="notice"),
         html.Div(components.graph(MAPS_GRAPH), className="card"),
-        html.Div(components.graph(SUMMARY_GRAPH), className="card", style={"marginTop": "12px"}),
+        html.Div(components.graph(SUMMARY_GRAPH, figures.INPUT_DEPENDENCE_HEIGHT), className="card",
+                 style={"marginTop": "12px"}),
     ])
 
 
 def update(run_id: str | None, stage: str, configuration: int | None):
     """The heatmaps of one run, stage and input, its input-dependence numbers, and the summary
-    of every run on the same lattice and coupling."""
+    of every run on the same lattice and coupling. Without a run, or for a run or stage that
+    does not exist, both figures are a message."""
     data = components.current_data()
-    record = read_run(data, run_id)
+    record = read_run(data, run_id) if isinstance(run_id, str) else None
     attention = None if record is None else record.attention
-    if not attention:
+    if not run_id:
+        message = "Choose a run from the menu above."
+    elif not attention:
         message = f"Run {run_id!r} has no attention snapshots."
+    elif not isinstance(stage, str) or stage not in STAGES:
+        message = components.unknown_value("stage", stage)
+    else:
+        message = None
+    if message is not None:
         return (figures.message_figure(message), message, [],
-                figures.message_figure(message))
+                figures.message_figure(message, figures.INPUT_DEPENDENCE_HEIGHT))
     maps = np.asarray(attention[stage])
     count = maps.shape[0]
     index = configuration if isinstance(configuration, int) and 0 <= configuration < count else 0
@@ -84,8 +96,10 @@ def update(run_id: str | None, stage: str, configuration: int | None):
 
 def register_callbacks(app: Dash) -> None:
     """Register this page's callbacks on ``app``."""
-    app.callback(Output(MAPS_GRAPH, "figure"), Output("attention-dependence", "children"),
-                 Output("attention-configuration", "options"), Output(SUMMARY_GRAPH, "figure"),
-                 Input("attention-run", "value"), Input("attention-stage", "value"),
-                 Input("attention-configuration", "value"))(update)
+    components.register_figures(
+        app, update,
+        [Output(MAPS_GRAPH, "figure"), Output("attention-dependence", "children"),
+         Output("attention-configuration", "options"), Output(SUMMARY_GRAPH, "figure")],
+        [Input("attention-run", "value"), Input("attention-stage", "value"),
+         Input("attention-configuration", "value")])
     components.register_export(app, MAPS_GRAPH, SUMMARY_GRAPH)

@@ -7,13 +7,15 @@ from typing import Any
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
-from dashboard import components, performance_figures
+from dashboard import components, figures, performance_figures
+from dashboard.data import DashboardData
 from suite.report.analysis import scaling_summary
 from suite.report.races import comparison_table
 
 RACE_GRAPH = "performance-race-graph"
 SCALING_GRAPH = "performance-scaling-graph"
 SCALING_MATRIX = "scaling"
+RACE_PLACEHOLDER_HEIGHT = 450  # until the race arrives; the figure's height follows its cells
 
 
 def newest_races(races: pd.DataFrame) -> pd.DataFrame:
@@ -25,12 +27,16 @@ def newest_races(races: pd.DataFrame) -> pd.DataFrame:
             .sort_values(["device", "L", "layers", "attention", "J2"]))
 
 
+def devices(data: DashboardData) -> list[str]:
+    """The devices of the races and the completed runs."""
+    return sorted(set(data.comparisons["device"].dropna()) | set(data.completed["device"].dropna()))
+
+
 def layout(**_query: Any) -> html.Div:
     """The page: a device selector, the race, the scaling plot."""
     data = components.current_data()
-    devices = sorted(set(data.comparisons["device"].dropna())
-                     | set(data.completed["device"].dropna()))
-    if not devices:
+    found = devices(data)
+    if not found:
         return components.empty_results(data.results_dir)
     return html.Div([
         html.H2("Performance"),
@@ -40,19 +46,24 @@ def layout(**_query: Any) -> html.Div:
             "lattice size for the three attention types. Times are medians over timed steps, "
             "compilation excluded, and only comparable on one device.")),
         html.Div(className="filters", children=[
-            components.field("Device", dcc.Dropdown(id="performance-device", options=devices,
-                                                    value=devices[0], clearable=False)),
+            components.field("Device", dcc.Dropdown(id="performance-device", options=found,
+                                                    value=found[0], clearable=False)),
         ]),
-        html.Div(components.graph(RACE_GRAPH), className="card"),
+        html.Div(components.graph(RACE_GRAPH, RACE_PLACEHOLDER_HEIGHT), className="card"),
         html.Details([html.Summary("The races as a table"),
                       dcc.Markdown(id="performance-race-table")], open=False),
-        html.Div(components.graph(SCALING_GRAPH), className="card", style={"marginTop": "12px"}),
+        html.Div(components.graph(SCALING_GRAPH, performance_figures.SCALING_HEIGHT), className="card",
+                 style={"marginTop": "12px"}),
     ])
 
 
 def update(device: str | None):
-    """The race and scaling figures of one device."""
+    """The race and scaling figures of one device (messages for a device that is not one)."""
     data = components.current_data()
+    if not isinstance(device, str) or device not in devices(data):
+        message = components.unknown_value("device", device)
+        return (figures.message_figure(message), message,
+                figures.message_figure(message, performance_figures.SCALING_HEIGHT))
     races = newest_races(data.comparisons)
     races = races[races["device"] == device]
     runs = data.completed
@@ -64,6 +75,7 @@ def update(device: str | None):
 
 def register_callbacks(app: Dash) -> None:
     """Register this page's callbacks on ``app``."""
-    app.callback(Output(RACE_GRAPH, "figure"), Output("performance-race-table", "children"),
-                 Output(SCALING_GRAPH, "figure"), Input("performance-device", "value"))(update)
+    components.register_figures(
+        app, update, [Output(RACE_GRAPH, "figure"), Output("performance-race-table", "children"),
+                      Output(SCALING_GRAPH, "figure")], [Input("performance-device", "value")])
     components.register_export(app, RACE_GRAPH, SCALING_GRAPH)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -54,7 +55,7 @@ def layout(**_query: Any) -> html.Div:
             components.field("Cells", dcc.Dropdown(id="regressions-cells", options=cells,
                                                    value=cells, multi=True)),
         ]),
-        html.Div(components.graph(GRAPH), className="card"),
+        html.Div(components.graph(GRAPH, figures.REGRESSION_HEIGHT), className="card"),
         html.H3("Changes above the threshold"),
         html.Div(id="regressions-changes"),
     ])
@@ -62,12 +63,21 @@ def layout(**_query: Any) -> html.Div:
 
 def select_asv(asv: pd.DataFrame, machine: str | None, cells: list[str] | None) -> pd.DataFrame:
     """The rows of one machine and environment, restricted to the chosen cells."""
-    if not machine or "|" not in machine:
+    if not isinstance(machine, str) or "|" not in machine:
         return asv.iloc[0:0]
     name, environment = machine.split("|", 1)
     rows = asv[(asv["machine"] == name) & (asv["environment"] == environment)]
     labels = rows["params"].map(cell_label)
-    return rows[labels.isin(cells or [])]
+    return rows[labels.isin(cells if isinstance(cells, list) else [])]
+
+
+def threshold_fraction(percent: Any) -> float:
+    """The threshold as a fraction: the percent typed, or the default for anything else."""
+    try:
+        value = float(percent)
+    except (TypeError, ValueError):
+        value = math.nan
+    return (value if math.isfinite(value) and value >= 0 else DEFAULT_THRESHOLD_PERCENT) / 100
 
 
 def changes_table(changes: pd.DataFrame) -> html.Div:
@@ -88,8 +98,14 @@ def changes_table(changes: pd.DataFrame) -> html.Div:
 
 def update(machine: str | None, threshold_percent: float | None, cells: list[str] | None):
     """The figure and the change list for a machine, a threshold (percent) and cells."""
-    threshold = (DEFAULT_THRESHOLD_PERCENT if threshold_percent is None else threshold_percent) / 100
-    rows = select_asv(components.current_data().asv, machine, cells)
+    threshold = threshold_fraction(threshold_percent)
+    asv = components.current_data().asv
+    known = {machine_value(m, e) for m, e in asv[["machine", "environment"]].itertuples(index=False)}
+    if not isinstance(machine, str) or machine not in known:
+        message = components.unknown_value("asv machine and environment", machine)
+        return (figures.message_figure(message, figures.REGRESSION_HEIGHT),
+                components.notice(message))
+    rows = select_asv(asv, machine, cells)
     tracked = rows[rows["metric"].isin([m for m, _, _ in figures.REGRESSION_METRICS])]
     changes = detect_changes(tracked, threshold)
     return figures.regression_figure(tracked, changes, threshold), changes_table(changes)
@@ -97,7 +113,9 @@ def update(machine: str | None, threshold_percent: float | None, cells: list[str
 
 def register_callbacks(app: Dash) -> None:
     """Register this page's callbacks on ``app``."""
-    app.callback(Output(GRAPH, "figure"), Output("regressions-changes", "children"),
-                 Input("regressions-machine", "value"), Input("regressions-threshold", "value"),
-                 Input("regressions-cells", "value"))(update)
+    components.register_figures(app, update, [Output(GRAPH, "figure"),
+                                              Output("regressions-changes", "children")],
+                                [Input("regressions-machine", "value"),
+                                 Input("regressions-threshold", "value"),
+                                 Input("regressions-cells", "value")])
     components.register_export(app, GRAPH)

@@ -16,21 +16,24 @@ GRAPH = "run-training-graph"
 
 
 def layout(id: str | None = None, **_query: Any) -> html.Div:  # noqa: A002 (the URL's ?id=)
-    """The page; ``?id=<run id>`` (a record file stem) selects the run, else the newest."""
+    """The page; ``?id=<run id>`` (a record file stem) selects the run, else the newest; an id
+    that names no run says so (and selects nothing)."""
     data = components.current_data()
     if data.runs.empty:
         return components.empty_results(data.results_dir)
     options = run_options(data.runs)
     values = [option["value"] for option in options]
+    value = components.requested_run(id, values)
     return html.Div([
         html.H2("Run detail"),
+        components.no_such_run(id, data) if value is None else None,
         html.Div(className="filters", children=[
             components.field("Run", dcc.Dropdown(
-                id="run-select", options=options, clearable=False,
-                value=id if id in values else values[0], style={"minWidth": "640px"})),
+                id="run-select", options=options, clearable=False, value=value,
+                placeholder="Choose a run", style={"minWidth": "640px"})),
         ]),
         html.Div(id="run-summary"),
-        html.Div(components.graph(GRAPH), className="card"),
+        html.Div(components.graph(GRAPH, figures.TRAINING_HEIGHT), className="card"),
         html.Details([html.Summary("Full record (JSON)"), html.Pre(id="run-record")],
                      style={"marginTop": "10px"}),
     ])
@@ -103,8 +106,10 @@ def record_text(record: dict[str, Any]) -> str:
 
 
 def update(run_id: str | None):
-    """The figure, summary and record text of the chosen run."""
-    record = read_run(components.current_data(), run_id)
+    """The figure, summary and record text of the chosen run (a message figure without one)."""
+    if not run_id:
+        return figures.message_figure("Choose a run from the menu above."), None, ""
+    record = read_run(components.current_data(), run_id) if isinstance(run_id, str) else None
     if record is None:
         message = f"No readable record for run {run_id!r}."
         return figures.message_figure(message), components.notice(message), ""
@@ -113,6 +118,7 @@ def update(run_id: str | None):
 
 def register_callbacks(app: Dash) -> None:
     """Register this page's callbacks on ``app``."""
-    app.callback(Output(GRAPH, "figure"), Output("run-summary", "children"),
-                 Output("run-record", "children"), Input("run-select", "value"))(update)
+    components.register_figures(app, update, [Output(GRAPH, "figure"), Output("run-summary", "children"),
+                                              Output("run-record", "children")],
+                                [Input("run-select", "value")])
     components.register_export(app, GRAPH)

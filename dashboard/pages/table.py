@@ -129,7 +129,9 @@ def paper_table(runs: pd.DataFrame, system: str | None, fmt: str) -> tuple[str, 
     """The text of the paper table for one system, and how to show it (markdown or text)."""
     chosen = components.parse_system(system)
     if chosen is None:
-        return "No completed run yet.", "text"
+        return ("No completed run yet." if system is None
+                else components.unknown_value("lattice and coupling", system)), "text"
+    fmt = fmt if fmt in FORMATS else "markdown"
     L, J2 = chosen
     selected = runs[components.in_system(runs, L, J2)]
     return render_table(selected, fmt), ("markdown" if fmt == "markdown" else "text")
@@ -137,7 +139,8 @@ def paper_table(runs: pd.DataFrame, system: str | None, fmt: str) -> tuple[str, 
 
 def update_paper_table(system: str | None, fmt: str):
     """The paper table rendered (Markdown) and as copyable text."""
-    text, kind = paper_table(components.current_data().runs, system, fmt or "markdown")
+    text, kind = paper_table(components.current_data().runs, system,
+                             fmt if isinstance(fmt, str) else "markdown")
     raw = html.Div(style={"position": "relative"}, children=[
         dcc.Clipboard(target_id="table-paper-text", title="copy",
                       style={"position": "absolute", "top": 6, "right": 8, "fontSize": 18}),
