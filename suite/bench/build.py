@@ -46,6 +46,7 @@ def build_vmc(config: RunConfig) -> VMC:
         diag_shift=make_schedule(optimizer.diag_shift_schedule, optimizer.diag_shift,
                                  optimizer.diag_shift_final, optimizer.steps),
         sr_mode=optimizer.sr_mode,
+        sr_solver=optimizer.sr_solver,
         dtype=DTYPES[config.model.dtype],
         sampling_dtype=None if sampling.dtype is None else DTYPES[sampling.dtype],
     )

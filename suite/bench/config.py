@@ -196,6 +196,10 @@ class OptimizerConfig:
                                              constraint=POSITIVE)
     sr_mode: str = setting("sr_mode", "auto", "SR linear system: the 2M x 2M sample kernel, the "
                            "P x P parameter metric, or auto (the smaller)", choices=SR_MODES)
+    sr_solver: str = setting("sr_solver", "dense", "SR from the whole Jacobian (dense), from "
+                             "Jacobian blocks recomputed as needed (chunked: memory O(M^2 + "
+                             "chunk P)), or auto (chunked above 2 GiB of Jacobian per device)",
+                             choices=("dense", "chunked", "auto"), before="dense")
 
     def validate(self) -> OptimizerConfig:
         """Check every setting, then that a decaying schedule has its final value."""

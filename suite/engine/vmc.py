@@ -21,7 +21,14 @@ from suite.engine.models import init_parameters
 from suite.engine.precision import cast_parameters, energy_bias_bound, log_psi_spread, with_dtype
 from suite.engine.sampler import MetropolisExchange, SamplerState, Samples
 from suite.engine.sharding import constrain_samples
-from suite.engine.sr import SRSolution, sr_direction
+from suite.engine.sr import (
+    SRSolution,
+    choose_solver,
+    sample_jacobian,
+    solver_chunk_size,
+    sr_direction,
+    sr_direction_chunked,
+)
 from suite.engine.stats import Stats, local_energy_statistics, split_r_hat
 
 
@@ -89,7 +96,8 @@ class VMC:
 
     The pipeline is written once, in parts that the step, the evaluation and the FLOP count
     (:mod:`suite.perf.flops`) all call: :meth:`sample`, :meth:`estimate`,
-    :meth:`per_sample_jacobian` and :meth:`update`.
+    :meth:`per_sample_jacobian` and :meth:`update`. With ``sr_solver = "chunked"`` the step calls
+    :meth:`update_chunked` instead of the last two, which never holds the (M, 2, P) Jacobian.
 
     Args:
         model: a Flax module mapping configurations (B, N) to complex log-amplitudes (B,).
@@ -101,12 +109,19 @@ class VMC:
         dtype: parameter dtype.
         sampling_dtype: the network's dtype inside the Markov chain (``None``: ``dtype``);
             see :mod:`suite.engine.precision`.
+        sr_solver: ``dense`` (the whole Jacobian), ``chunked`` (Jacobian blocks,
+            :func:`suite.engine.sr.sr_direction_chunked`) or ``auto`` (chunked when one device's
+            share of the dense Jacobian would exceed 2 GiB, :func:`suite.engine.sr.choose_solver`).
+        sr_chunk_size: samples per Jacobian block of the chunked solver (``None``: the network's
+            evaluations per call, lowered so that a block fits in 512 MiB;
+            :func:`suite.engine.sr.solver_chunk_size`).
     """
 
     def __init__(self, model: nn.Module, hamiltonian: J1J2Hamiltonian,
                  sampler: MetropolisExchange, *, learning_rate: float | optax.Schedule,
                  diag_shift: float | optax.Schedule, sr_mode: str = "auto",
-                 dtype=jnp.float64, sampling_dtype=None) -> None:
+                 dtype=jnp.float64, sampling_dtype=None, sr_solver: str = "dense",
+                 sr_chunk_size: int | None = None) -> None:
         self.model = model
         self.sampling_dtype = None if sampling_dtype == dtype else sampling_dtype
         self.hamiltonian = hamiltonian
@@ -115,6 +130,9 @@ class VMC:
         self.learning_rate = _as_schedule(learning_rate)
         self.diag_shift = _as_schedule(diag_shift)
         self.sr_mode = sr_mode
+        choose_solver(sr_solver, 1, 1)  # an unknown solver fails here, not at the first step
+        self.sr_solver = sr_solver
+        self.sr_chunk_size = sr_chunk_size
         self.optimizer = optax.sgd(self.learning_rate)
         self.mesh = None
         """a ``jax.sharding.Mesh`` to split the samples over (``suite.engine.sharding``), or None"""
@@ -170,12 +188,22 @@ class VMC:
         """d(Re, Im) log psi / d theta for every configuration: (M, N) -> (M, 2, P)."""
         flat, unravel = ravel_pytree(params)
 
-        def real_and_imaginary(flat_params, sigma):
-            value = self.model.apply({"params": unravel(flat_params)}, sigma[None])[0]
-            return jnp.stack([jnp.real(value), jnp.imag(value)])
+        def log_amplitude(flat_params, batch):
+            return self.model.apply({"params": unravel(flat_params)}, batch)
 
-        jacobian = jax.vmap(jax.jacrev(real_and_imaginary), in_axes=(None, 0))
-        return map_in_chunks(lambda chunk: jacobian(flat, chunk), configs, self.chunk_size)
+        return map_in_chunks(lambda chunk: sample_jacobian(log_amplitude, flat, chunk), configs,
+                             self.chunk_size)
+
+    def solver(self, n_samples: int, n_parameters: int) -> str:
+        """``sr_solver`` resolved for M samples and P parameters: ``dense`` or ``chunked``."""
+        devices = 1 if self.mesh is None else self.mesh.size
+        return choose_solver(self.sr_solver, n_samples, n_parameters,
+                             jnp.dtype(self.dtype).itemsize, devices)
+
+    def solver_chunk_size(self, n_parameters: int) -> int:
+        """Samples per Jacobian block of the chunked solver (:func:`solver_chunk_size`)."""
+        return solver_chunk_size(n_parameters, jnp.dtype(self.dtype).itemsize, self.chunk_size,
+                                 self.sr_chunk_size)
 
     def local_energies(self, params, configs: jax.Array, log_psi_configs: jax.Array) -> jax.Array:
         """E_loc of every configuration (M, N) at ``params``, chunked."""
@@ -206,6 +234,23 @@ class VMC:
         parameters and optimiser state after one learning-rate step along it."""
         solution = sr_direction(jacobian, local_energies, self.diag_shift(step),
                                 sr_mode or self.sr_mode)
+        return self._apply(params, opt_state, solution)
+
+    def update_chunked(self, params, opt_state, step: jax.Array, configs: jax.Array,
+                       local_energies: jax.Array, sr_mode: str | None = None
+                       ) -> tuple[Any, Any, SRSolution]:
+        """:meth:`update` from the samples (M, N) instead of their Jacobian: the chunked solver
+        (:func:`suite.engine.sr.sr_direction_chunked`), memory O(M^2 + chunk P)."""
+        n_parameters = sum(leaf.size for leaf in jax.tree_util.tree_leaves(params))
+        solution = sr_direction_chunked(
+            lambda parameters, batch: self.model.apply({"params": parameters}, batch), params,
+            configs, local_energies, self.diag_shift(step), self.solver_chunk_size(n_parameters),
+            sr_mode or self.sr_mode, constrain=lambda x: constrain_samples(x, self.mesh),
+            block_multiple=1 if self.mesh is None else self.mesh.size)
+        return self._apply(params, opt_state, solution)
+
+    def _apply(self, params, opt_state, solution: SRSolution) -> tuple[Any, Any, SRSolution]:
+        """One learning-rate step along the SR direction."""
         _, unravel = ravel_pytree(params)
         updates, opt_state = self.optimizer.update(unravel(solution.direction), opt_state, params)
         return optax.apply_updates(params, updates), opt_state, solution
@@ -215,10 +260,16 @@ class VMC:
         key, key_sample = jax.random.split(state.key)
         samples, chains = self.sample(state.params, state.sampler, key_sample)
         estimate = self.estimate(state.params, samples)
-        jacobian = constrain_samples(self.per_sample_jacobian(state.params, estimate.configs),
-                                     self.mesh)
-        params, opt_state, solution = self.update(state.params, state.opt_state, state.step,
-                                                  jacobian, estimate.local_energies)
+        n_parameters = sum(leaf.size for leaf in jax.tree_util.tree_leaves(state.params))
+        if self.solver(estimate.configs.shape[0], n_parameters) == "chunked":
+            params, opt_state, solution = self.update_chunked(
+                state.params, state.opt_state, state.step, estimate.configs,
+                estimate.local_energies)
+        else:
+            jacobian = constrain_samples(
+                self.per_sample_jacobian(state.params, estimate.configs), self.mesh)
+            params, opt_state, solution = self.update(state.params, state.opt_state, state.step,
+                                                      jacobian, estimate.local_energies)
         stats = estimate.stats
         info = StepInfo(
             energy=stats.mean / self.n_sites,
