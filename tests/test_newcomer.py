@@ -268,3 +268,14 @@ def test_the_dashboard_does_not_guess_how_long_the_main_job_takes(tmp_path):
 
     text = str(empty_results(tmp_path))
     assert "minutes" not in text and "the README" in text
+
+
+def test_the_memory_floor_follows_the_sr_solver():
+    from suite.bench.memory import memory_floor
+
+    settings = {"L": 10, "d": 60, "heads": 10, "layers": 4, "samples": 4096}
+    dense = memory_floor(RunConfig.from_settings({**settings, "sr_solver": "dense"}).validate())
+    chunked = memory_floor(RunConfig.from_settings({**settings,
+                                                    "sr_solver": "chunked"}).validate())
+    assert dense["jacobian"] == 2 * 4096 * 155620 * 8 and "jacobian" not in chunked
+    assert chunked["sr_matrix"] == (2 * 4096) ** 2 * 8

@@ -5,7 +5,8 @@ A typo such as ``L = 1000000`` must not reach JAX (a 60-line out-of-memory trace
 run of the configuration must hold at once, from the settings alone (no JAX, no model): the
 patch-displacement table and one layer's attention weights of a network chunk, the Markov
 chains, and the per-sample Jacobian of stochastic reconfiguration (2 x samples x parameters,
-with the parameter count estimated from the ViT's shapes). It leaves out everything else, so it
+with the parameter count estimated from the ViT's shapes) or, with the chunked SR solver, its
+kernel (2 x samples)^2. It leaves out everything else, so it
 is a floor, not a prediction: a cell above it cannot fit, a cell below it may still not.
 :func:`check_fits` refuses the first kind with a message naming the sizes.
 :func:`predicted_step_memory` is the prediction: XLA's memory analysis of the compiled step
@@ -38,13 +39,23 @@ def estimated_parameters(config: RunConfig) -> int:
     return model.layers * per_block + model.patch**2 * d + d + 2 * d**2 + 8 * d
 
 
+def _solver(config: RunConfig, parameters: int, width: int) -> str:
+    from suite.engine.sr import choose_solver
+
+    return choose_solver(config.optimizer.sr_solver, config.sampler.n_samples, parameters, width)
+
+
 def memory_floor(config: RunConfig) -> dict[str, int]:
     """Bytes of the arrays counted by the floor (module docstring), by name, and their total."""
     model, sampler = config.model, config.sampler
     width = BYTES[model.dtype]
     n_sites = config.system.n_sites
-    parts = {"chains": sampler.chains * n_sites,
-             "jacobian": 2 * sampler.n_samples * estimated_parameters(config) * width}
+    parameters = estimated_parameters(config)
+    parts = {"chains": sampler.chains * n_sites}
+    if _solver(config, parameters, width) == "dense":
+        parts["jacobian"] = 2 * sampler.n_samples * parameters * width
+    else:  # the chunked solver holds the 2M x 2M kernel (or P x P metric) instead
+        parts["sr_matrix"] = min(2 * sampler.n_samples, parameters) ** 2 * width
     if model.model == "vit":
         n = n_sites // model.patch**2
         # a network call holds at least min(chunk, chains) configurations (every proposal
