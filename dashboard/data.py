@@ -21,11 +21,9 @@ from suite.report.asv_results import load_asv_results
 from suite.report.races import COMPARISON_COLUMNS, COMPARISONS_DIRECTORY, load_comparisons
 from suite.report.records import RUNS_DIRECTORY, STATUS_COMPLETED, RecordError, read_record
 from suite.report.rows import load_runs
-from suite.report.tables import model_name
+from suite.report.tables import TIMING, model_name
 
 ASV_DIRECTORY = "asv"
-TIMING = "timing"
-"""the ``purpose`` of a cell that measures only its cost: its energy is never shown as accuracy"""
 
 
 @dataclass(frozen=True, eq=False)

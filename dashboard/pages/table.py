@@ -10,7 +10,7 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboard import components
 from dashboard.data import systems
-from suite.report.tables import FORMATS, render_table
+from suite.report.tables import FORMATS, TIMING, render_table
 
 GRID = "table-grid"
 PAPER = "table-paper"
@@ -79,7 +79,7 @@ def grid_rows(runs: pd.DataFrame) -> list[dict]:
         sampling_precision=runs["sampler_dtype"].where(runs["sampler_dtype"].notna(),
                                                        runs["dtype"]),
     )
-    timing = rows["purpose"] == "timing"
+    timing = rows["purpose"] == TIMING
     rows.loc[timing, ["relative_error", "v_score"]] = None  # not an accuracy: never shown as one
     rows = rows[[field for field, _, _ in COLUMNS] + ["run", "peak_flops_source"]].astype(object)
     return rows.where(rows.notna(), None).to_dict("records")

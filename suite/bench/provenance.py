@@ -51,16 +51,22 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """The installed version of each package (``None``: not installed)."""
+    found: dict[str, str | None] = {}
+    for package in packages:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
 @lru_cache(maxsize=1)
 def environment() -> dict[str, object]:
     """The device JAX runs on and the versions of the numerical stack."""
     device = jax.devices()[0]
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
+    versions = package_versions()
     name = (device.device_kind if device.platform != "cpu"
             else f"{_cpu_model()} ({os.cpu_count()} cores)")
     return {

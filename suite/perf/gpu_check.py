@@ -24,7 +24,6 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -60,14 +59,11 @@ class Outcome:
 
 
 def versions() -> dict[str, str | None]:
-    """The installed versions of the numerical stack (``None``: not installed)."""
-    found = {}
-    for package in PACKAGES:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = None
-    return found
+    """The installed versions of the numerical stack and the CUDA plugins (``None``: not
+    installed)."""
+    from suite.bench.provenance import package_versions
+
+    return package_versions(PACKAGES)
 
 
 def plan(dry_run: bool) -> list[tuple[str, Cell]]:
