@@ -91,6 +91,7 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--devices", default="all", metavar="all|N",
                        help="split the samples over all devices or the first N (default all)")
+    _add_memory_budget(train)
 
     run = commands.add_parser("run", help="run the cells of a benchmark matrix and record them")
     _add_matrix_options(run)
@@ -107,12 +108,14 @@ def _build_parser() -> argparse.ArgumentParser:
                           "(a few extra compilations per distinct cell shape)")
     run.add_argument("--devices", default="all", metavar="all|N",
                      help="split each run's samples over all devices or the first N (default all)")
+    _add_memory_budget(run)
 
     listing = commands.add_parser("list", help="show the cells of a matrix and their status")
     _add_matrix_options(listing)
     listing.add_argument("--memory", action="store_true",
                          help="instead, each cell's predicted step memory (compiles each step; "
                               "seconds per cell)")
+    _add_memory_budget(listing)
 
     table = commands.add_parser("table", help="paper-style tables (Table 1 layout) of the results")
     table.add_argument("--results", default="results", help="results directory (default results)")
@@ -161,6 +164,20 @@ def _add_matrix_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", default="results", help="results directory (default results)")
     parser.add_argument("--only", nargs="+", default=None, metavar="KEY=VALUE",
                         help="only cells with these settings, e.g. attention=t5 J2=0.5")
+
+
+def _add_memory_budget(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--memory-budget", default=None, metavar="SIZE",
+                        help="bytes one step may take, e.g. 40GB or 24GiB: sr_solver = auto picks "
+                             "the solver and Jacobian block that fit (default: 90%% of the "
+                             "device's memory)")
+
+
+def _memory_budget(args: argparse.Namespace) -> int | None:
+    from suite.bench.memory_plan import parse_memory_size
+
+    text = getattr(args, "memory_budget", None)
+    return None if text is None else parse_memory_size(text)
 
 
 def _option(field: str, argv: Sequence[str]) -> str:
@@ -212,12 +229,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from suite.bench.build import resolve_reference
+    from suite.bench.memory_plan import planned_vmc
     from suite.bench.summary import train_summary
     from suite.bench.train import train
 
     config = _run_config(args)
+    budget = _memory_budget(args)
     _check_devices(args.devices)
     check_fits(config)
+    vmc, _ = planned_vmc(config, budget)
     bar = tqdm(total=config.optimizer.steps, desc="train", unit="step", file=sys.stderr,
                disable=args.no_progress, dynamic_ncols=True)
 
@@ -227,7 +247,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         acc=f"{float(info.acceptance):.2f}", s_step=f"{seconds:.3f}")
 
     try:
-        result = train(config, on_step=on_step, devices=args.devices)
+        result = train(config, on_step=on_step, devices=args.devices, vmc=vmc)
     finally:
         bar.close()
     reference = resolve_reference(config.system.L, config.system.J2, config.system.J1)
@@ -263,6 +283,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if initialize_cluster() and not is_writer():
         args.no_progress = True  # one progress display per run, from process 0
+    budget = _memory_budget(args)
     matrix, cells = _selected_cells(args, args.shard)
     problems: list = []
     statuses = cell_statuses(cells, args.results, problems)
@@ -282,7 +303,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                             step_callback=progress.step_callback,
                             on_cell_done=progress.on_cell_done,
                             checkpoint_every_seconds=args.checkpoint_every,
-                            devices=args.devices, flops=args.flops)
+                            devices=args.devices, flops=args.flops,
+                            memory_budget=budget)
     print(f"{len(summary.completed)} completed, {len(summary.failed)} failed, "
           f"{len(summary.skipped)} skipped", file=sys.stderr)
     return 1 if summary.failed else 0

@@ -17,7 +17,7 @@ def list_cells(args: argparse.Namespace, selected) -> int:
     matrix, cells = selected
     print(f"# matrix {matrix.name} ({matrix.source}): {matrix.description}")
     if args.memory:
-        return _list_memory(cells)
+        return _list_memory(cells, getattr(args, "memory_budget", None))
     print(f"{'cell':12s}  {'status':8s}  {'records':>7s}  cell settings")
     counts: dict[str, int] = {}
     problems: list = []
@@ -33,20 +33,43 @@ def list_cells(args: argparse.Namespace, selected) -> int:
     return 0
 
 
-def _list_memory(cells) -> int:
-    """``nqsbench list --memory``: each cell's step memory as XLA plans it, and the floor."""
-    from suite.bench.memory import available_memory, memory_floor, predicted_step_memory
+def _list_memory(cells, budget_text: str | None) -> int:
+    """``nqsbench list --memory``: each cell's step memory as XLA plans it with the dense and the
+    chunked SR solver, the plan the cell would run with under the budget, and the floor."""
+    from suite.bench.memory import memory_floor, predicted_step_memory
+    from suite.bench.memory_plan import default_budget, parse_memory_size, plan_memory
 
-    available = available_memory()
-    print(f"# predicted peak of one optimisation step on this machine's default device "
-          f"(XLA memory analysis of the compiled step; available: "
-          f"{'unknown' if available is None else f'{available / 2**30:.1f} GiB'})")
-    print(f"{'cell':12s}  {'step GiB':>8s}  {'temp GiB':>8s}  {'floor GiB':>9s}  cell settings")
+    budget = default_budget() if budget_text is None else parse_memory_size(budget_text)
+    source = "--memory-budget" if budget_text is not None else "90% of this machine's memory"
+    print(f"# predicted peak of one optimisation step on this machine's default device (XLA "
+          f"memory analysis of the compiled step); budget "
+          f"{'unknown' if budget is None else f'{budget / 2**30:.1f} GiB'} ({source})")
+    print(f"{'cell':12s}  {'dense':>8s}  {'chunked':>8s}  {'plan':>16s}  {'plan GiB':>8s}  "
+          f"{'fits':4s}  {'floor':>7s}  cell settings")
+    gib = 2**30
     for cell in cells:
-        step = predicted_step_memory(cell.config)
-        floor = memory_floor(cell.config)["total"]
-        print(f"{cell.id:12s}  {step['total'] / 2**30:8.2f}  {step['temporaries'] / 2**30:8.2f}  "
-              f"{floor / 2**30:9.2f}  {cell.label}", flush=True)
+        predictions: dict = {}
+
+        def predict(config, solver, block, predictions=predictions):
+            key = (solver, block)
+            if key not in predictions:
+                predictions[key] = predicted_step_memory(config, solver, block)
+            return predictions[key]
+
+        config = cell.config
+        dense = predict(config, "dense", None)["total"]
+        plan = plan_memory(config, budget, predict)
+        chunked = next((total for name, _, total in plan.tried if name == "chunked"), None)
+        if chunked is None:
+            chunked = predict(config, "chunked", config.optimizer.sr_chunk)["total"]
+        name = plan.solver if plan.sr_chunk is None else f"chunked/{plan.sr_chunk}"
+        floor = memory_floor(config)["total"]
+        print(f"{cell.id:12s}  {dense / gib:8.2f}  {chunked / gib:8.2f}  {name:>16s}  "
+              f"{plan.predicted / gib:8.2f}  {'yes' if plan.fits else 'NO':4s}  "
+              f"{floor / gib:7.2f}  {cell.label}  sr_solver={config.optimizer.sr_solver}",
+              flush=True)
+    print("# GiB; plan = the SR solver (chunked/N: Jacobian blocks of N samples) a run of the "
+          "cell uses within the budget; sr_solver = auto chooses, dense and chunked are fixed")
     return 0
 
 

@@ -235,6 +235,37 @@ def test_results_that_differ_only_by_environment_name_are_one_series(tmp_path):
     assert frame.groupby(["machine", "environment"]).ngroups == 4
 
 
+def test_a_result_of_another_profile_gets_numbered_parameter_names(tmp_path):
+    # benchmarks.json describes the smoke profile (attention, J2); records_to_asv files the paper
+    # profile's four axes beside it on another machine
+    from asv import results, util
+    from asv.runner import BenchmarkResult
+
+    name = "bench_cells.Cell.track_parameters"
+    (tmp_path / "benchmarks.json").write_text(json.dumps({name: {
+        "name": name, "param_names": ["attention", "J2"], "params": [["'t5'"], ["0.5"]],
+        "type": "track", "unit": "parameters", "version": "1"}, "version": 2}))
+    _write_result(tmp_path, "cpu-box", "virtualenv-py3.11", "3.11", 1, 968.0)
+    util.write_json(str(tmp_path / "gpu-box" / "machine.json"), {"machine": "gpu-box"},
+                    api_version=1)
+    paper = results.Results({"machine": "gpu-box", "python": "3.11"}, {}, "02" * 20,
+                            1767225600000, "3.11", "installed-py3.11", {})
+    paper.add_result({"name": name, "version": "1",
+                      "params": [["'t5'", "'factored'"], ["10"], ["4"], ["0.5"]]},
+                     BenchmarkResult(result=[184900, None], samples=[None] * 2,
+                                     number=[None] * 2, errcode=0, stderr="", profile=None))
+    paper.save(str(tmp_path))
+    frame = load_asv_results(tmp_path)
+    smoke = frame[frame["machine"] == "cpu-box"]
+    assert smoke["params"].tolist() == [{"attention": "t5", "J2": 0.5}]
+    gpu = frame[frame["machine"] == "gpu-box"]
+    assert gpu["params"].tolist() == [
+        {"param1": "t5", "param2": 10, "param3": 4, "param4": 0.5},
+        {"param1": "factored", "param2": 10, "param3": 4, "param4": 0.5}]
+    assert gpu["value"].tolist()[0] == 184900 and math.isnan(gpu["value"].tolist()[1])
+    assert set(gpu["unit"]) == {"parameters"}
+
+
 def test_series_name_is_asv_s_environment_name_without_its_type():
     assert series_name("3.11") == "py3.11"
     assert series_name("3.11", {"numpy": "2.0", "scipy": ""}) == "py3.11-numpy2.0-scipy"

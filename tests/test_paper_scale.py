@@ -11,6 +11,7 @@ import pytest
 
 from suite.bench.matrix import load_matrix
 from suite.bench.memory import predicted_step_memory
+from suite.bench.memory_plan import plan_memory
 
 
 @pytest.mark.slow  # about 12 s per attention
@@ -20,9 +21,24 @@ def test_the_10x10_paper_step_compiles_with_4096_samples(attention):
     the paper's size shows here, not first on a GPU."""
     [cell] = load_matrix("paper").select({"L": 10, "attention": attention})
     assert cell.config.sampler.n_samples == 4096 and cell.config.model.d == 60
-    memory = predicted_step_memory(cell.config)
+    memory = predicted_step_memory(cell.config, "dense")
     assert memory["arguments"] > 0 and memory["temporaries"] > memory["arguments"]
     assert memory["total"] == memory["arguments"] + memory["outputs"] + memory["temporaries"]
+    assert cell.config.optimizer.sr_solver == "auto"
+    fits_40gb = plan_memory(cell.config, 40 * 10**9)  # an A100 40GB, the paper's card
+    assert fits_40gb.fits and fits_40gb.solver == "dense"  # 19.5 to 23.1 GiB planned on a CPU
+    assert fits_40gb.predicted == memory["total"]
+
+
+@pytest.mark.slow  # a few compilations of the largest paper step
+def test_automatic_chunking_fits_the_10x10_t5_step_into_16_gib():
+    """A 16 GB card: the dense step (23.1 GiB) does not fit, the chunked one with the default
+    Jacobian blocks does (about 2 GiB)."""
+    [cell] = load_matrix("paper").select({"L": 10, "attention": "t5"})
+    plan = plan_memory(cell.config, 16 * 2**30)
+    assert [solver for solver, _, _ in plan.tried] == ["dense", "chunked"]
+    assert plan.tried[0][2] > 16 * 2**30
+    assert plan.fits and plan.solver == "chunked" and plan.predicted < 4 * 2**30
 
 
 MEASURE = textwrap.dedent("""
@@ -31,6 +47,7 @@ MEASURE = textwrap.dedent("""
     from suite.bench.build import build_vmc
     from suite.bench.config import RunConfig
     from suite.bench.memory import predicted_step_memory
+from suite.bench.memory_plan import plan_memory
     config = RunConfig.from_settings(json.loads(sys.argv[1])).validate()
     predicted = predicted_step_memory(config)
     vmc = build_vmc(config)

@@ -27,8 +27,14 @@ def build_model(config: ModelConfig, L: int) -> nn.Module:
                heads=config.heads, patch=config.patch, dtype=dtype, qk_scale=config.qk_scale)
 
 
-def build_vmc(config: RunConfig) -> VMC:
-    """The VMC engine described by ``config`` (validated here, once)."""
+def build_vmc(config: RunConfig, sr_solver: str | None = None,
+              sr_chunk: int | None = None) -> VMC:
+    """The VMC engine described by ``config`` (validated here, once).
+
+    ``sr_solver`` and ``sr_chunk``, where given, replace the configuration's: a memory plan
+    (:mod:`suite.bench.memory_plan`) resolves ``auto`` to the solver and Jacobian block that fit
+    the device. Neither changes the update, only the memory it takes.
+    """
     config.validate()
     system, sampling, optimizer = config.system, config.sampler, config.optimizer
     lattice = SquareLattice.square(system.L)
@@ -46,7 +52,8 @@ def build_vmc(config: RunConfig) -> VMC:
         diag_shift=make_schedule(optimizer.diag_shift_schedule, optimizer.diag_shift,
                                  optimizer.diag_shift_final, optimizer.steps),
         sr_mode=optimizer.sr_mode,
-        sr_solver=optimizer.sr_solver,
+        sr_solver=sr_solver or optimizer.sr_solver,
+        sr_chunk_size=sr_chunk or optimizer.sr_chunk,
         dtype=DTYPES[config.model.dtype],
         sampling_dtype=None if sampling.dtype is None else DTYPES[sampling.dtype],
     )

@@ -200,6 +200,10 @@ class OptimizerConfig:
                              "Jacobian blocks recomputed as needed (chunked: memory O(M^2 + "
                              "chunk P)), or auto (chunked above 2 GiB of Jacobian per device)",
                              choices=("dense", "chunked", "auto"), before="dense")
+    sr_chunk: int | None = setting("sr_chunk", None, "samples per Jacobian block of the chunked "
+                                   "SR solver (default: the network chunk, lowered to fit "
+                                   "512 MiB, or what --memory-budget selects); changes memory, "
+                                   "never the update", constraint=POSITIVE, hashed=False)
 
     def validate(self) -> OptimizerConfig:
         """Check every setting, then that a decaying schedule has its final value."""

@@ -102,18 +102,20 @@ def check_fits(config: RunConfig, available: int | None = None, label: str = "")
                            f"machine's {_gib(available)}; choose a smaller L (or fewer samples)")
 
 
-def predicted_step_memory(config: RunConfig) -> dict[str, int]:
+def predicted_step_memory(config: RunConfig, sr_solver: str | None = None,
+                          sr_chunk: int | None = None) -> dict[str, int]:
     """The memory XLA plans for one optimisation step of ``config``, from the compiled step's
     memory analysis: ``arguments`` (the state), ``outputs``, ``temporaries`` and their
     ``total`` (``peak``: the most the step holds at once, by XLA's own accounting; a device
     adds its runtime's overhead). The step is lowered on abstract values (``jax.eval_shape``)
     and compiled for the default device, never run: seconds on a CPU even at the paper's size.
+    ``sr_solver`` and ``sr_chunk`` replace the configuration's (:func:`build_vmc`).
     """
     import jax
 
     from suite.bench.build import build_vmc
 
-    vmc = build_vmc(config)
+    vmc = build_vmc(config, sr_solver, sr_chunk)
     state = jax.eval_shape(vmc.init, jax.random.key(config.seed))
     analysis = jax.jit(vmc.step).lower(state).compile().memory_analysis()
     parts = {"arguments": int(analysis.argument_size_in_bytes),

@@ -69,7 +69,8 @@ def _base_record(cell: Cell, matrix: str, environment: dict, git: dict, started_
 def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | None,
                      environment: dict, git: dict, memory: dict, started_at: str,
                      finished_at: str, attention: dict | None,
-                     flops: dict | None = None, wall_seconds: float | None = None) -> RunRecord:
+                     flops: dict | None = None, wall_seconds: float | None = None,
+                     memory_plan: dict | None = None) -> RunRecord:
     """The record of a finished run.
 
     Args:
@@ -81,6 +82,7 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
             recorded as ``None``).
         wall_seconds: from the cell's start to its record (set-up, compilation, training,
             evaluation, checks, attention maps, FLOP accounting); ``None``: not measured.
+        memory_plan: :meth:`suite.bench.memory_plan.MemoryPlan.to_json`, where one was made.
     """
     evaluation = result.evaluation
     n_sites = cell.config.system.n_sites
@@ -116,6 +118,8 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         **{key: (flops or {}).get(key) for key in FLOP_METRICS},
         "time_to_target": _time_to_target(result, reference),
     }
+    if memory_plan is not None:
+        metrics["memory_plan"] = memory_plan
     if getattr(result, "exact", None) is not None:
         metrics["exact"] = result.exact.to_json()
     if getattr(result, "projected", None) is not None:

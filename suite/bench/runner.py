@@ -21,11 +21,12 @@ from pathlib import Path
 
 import jax
 
-from suite.bench.build import build_vmc, resolve_reference
+from suite.bench.build import resolve_reference
 from suite.bench.checkpoint import Checkpoint, checkpoint_step, load_checkpoint, save_checkpoint
 from suite.bench.claims import claim_cell
 from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS, RunConfig
 from suite.bench.matrix import Cell, config_hash
+from suite.bench.memory_plan import planned_vmc
 from suite.bench.provenance import environment, git_state, peak_memory, utc_now
 from suite.bench.recording import completed_record, failed_record
 from suite.bench.signals import StopRequested, stop_on_signals
@@ -122,14 +123,17 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
              checkpoint_every_steps: int | None = None,
              devices: str | int | None = "all", flops: bool = False,
              should_stop: Callable[[], bool] | None = None,
-             on_checkpoint_saved: Callable[[], None] | None = None) -> tuple[str, Path | None]:
+             on_checkpoint_saved: Callable[[], None] | None = None,
+             memory_budget: int | None = None) -> tuple[str, Path | None]:
     """Run one cell to the end (resuming from its checkpoint if there is one) and record it.
 
     The samples are split over ``devices`` (``"all"`` or a number; see ``suite.engine.sharding``). In a
     multi-host run every process runs the cell and only process 0 writes (the path is ``None``
     on the others). With ``flops``, the record carries the FLOP accounting of
     :func:`suite.perf.flops.flop_metrics` (a few extra compilations, remembered per cell shape
-    for the rest of the process); without it, those metrics are ``None``.
+    for the rest of the process); without it, those metrics are ``None``. A cell with
+    ``sr_solver = "auto"`` gets the solver and Jacobian block that fit ``memory_budget`` bytes
+    (default: the device's memory; :func:`suite.bench.memory_plan.planned_vmc`).
 
     Returns:
         ``(status, record path)`` with status ``completed`` or ``failed``. A divergence or any
@@ -143,7 +147,7 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
     fingerprint = checkpoint_fingerprint(cell)
     env, git = environment(), git_state()
     try:
-        vmc = build_vmc(config)
+        vmc, plan = planned_vmc(config, memory_budget, cell.id)
         fresh = vmc.init(jax.random.key(config.seed))
         resume = load_checkpoint(ckpt_path, fresh, fingerprint)
         if resume is None and ckpt_path.exists():
@@ -187,7 +191,8 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
     record = completed_record(cell=cell, matrix=matrix, result=result, reference=reference,
                               environment=env, git=git, memory=memory,
                               started_at=started_at, finished_at=utc_now(), attention=attention,
-                              flops=flop_counts, wall_seconds=time.perf_counter() - wall_start)
+                              flops=flop_counts, wall_seconds=time.perf_counter() - wall_start,
+                              memory_plan=None if plan is None else plan.to_json())
     try:
         path = _write(results_dir, record)
     except OSError as error:  # read-only or full after all: keep the trained state
@@ -268,7 +273,8 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
               on_cell_done: Callable[[CellStatus, str, Path | None], None] | None = None,
               checkpoint_every_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
               checkpoint_every_steps: int | None = None,
-              devices: str | int | None = "all", flops: bool = False) -> RunSummary:
+              devices: str | int | None = "all", flops: bool = False,
+              memory_budget: int | None = None) -> RunSummary:
     """Run every cell that needs it, in order; a failing cell is recorded and the others go on.
 
     Args:
@@ -280,6 +286,7 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
         on_cell_done: called with ``(status, "completed"|"failed"|"skipped", record path)``.
         devices: ``"all"`` or a number of devices to split each run's samples over.
         flops: record each run's FLOP accounting (:func:`run_cell`).
+        memory_budget: bytes a step may take (:func:`run_cell`; default: the device's memory).
     """
     summary = RunSummary()
     claims = jax.process_count() == 1  # the hosts of one run must agree on every cell
@@ -310,7 +317,8 @@ def run_cells(statuses: list[CellStatus], results_dir: Path, matrix: str, *, for
                                          checkpoint_every_seconds=checkpoint_every_seconds,
                                          checkpoint_every_steps=checkpoint_every_steps,
                                          devices=devices, flops=flops, should_stop=stop,
-                                         on_checkpoint_saved=claim.renew if claim else None)
+                                         on_checkpoint_saved=claim.renew if claim else None,
+                                         memory_budget=memory_budget)
             finally:
                 if claim is not None:
                     claim.release()

@@ -6,7 +6,9 @@ prints the device and the versions of the numerical stack, then runs, each withi
 share of the budget:
 
 1. the 10x10 paper cell of every attention (4,096 samples, 4 layers, d=60, h=10, b=2), 20 timed
-   steps each: seconds per step, compile seconds, peak device memory;
+   steps each: seconds per step, compile seconds, peak device memory, achieved FLOP/s and its
+   fraction of the device's fp64 peak (:mod:`suite.perf.flops`), and the SR solver the memory
+   plan chose (the paper cells have ``sr_solver = "auto"``);
 2. the 6x6 four-layer paper cells;
 3. the factored 10x10 cell with float32 sampling.
 
@@ -56,6 +58,10 @@ class Outcome:
     peak_bytes: int | None
     record: Path | None
     note: str = ""
+    flops_per_second: float | None = None
+    fraction_of_peak: float | None = None
+    sr_plan: str | None = None
+    """the SR solver the memory plan chose (``chunked/N``: Jacobian blocks of N samples)"""
 
 
 def versions() -> dict[str, str | None]:
@@ -97,7 +103,7 @@ def _measure(part: str, cell: Cell, results: Path, deadline: float) -> Outcome:
 
     try:
         outcome, path = run_cell(cell, results, MATRIX, checkpoint_every_steps=1,
-                                 checkpoint_every_seconds=None,
+                                 checkpoint_every_seconds=None, flops=True,
                                  should_stop=lambda: time.monotonic() > deadline)
     except StopRequested:  # its share of the budget is spent: report the steps it timed
         ckpt = checkpoint_path(results, cell)
@@ -114,8 +120,14 @@ def _measure(part: str, cell: Cell, results: Path, deadline: float) -> Outcome:
     if outcome != "completed" or path is None:
         return Outcome(part, short_label(cell), 0, None, None, None, path, outcome)
     metrics = read_record(path)["metrics"]
+    plan = metrics.get("memory_plan") or {}
+    sr_plan = plan.get("sr_solver")
+    if plan.get("sr_chunk") is not None:
+        sr_plan = f"{sr_plan}/{plan['sr_chunk']}"
     return Outcome(part, short_label(cell), metrics["steps"], metrics["seconds_per_step"],
-                   metrics["compile_seconds"], metrics["device_peak_bytes"], path)
+                   metrics["compile_seconds"], metrics["device_peak_bytes"], path,
+                   flops_per_second=metrics.get("achieved_flops_per_second"),
+                   fraction_of_peak=metrics.get("fraction_of_peak"), sr_plan=sr_plan)
 
 
 def run_check(results: Path, budget: float, dry_run: bool) -> list[Outcome]:
@@ -142,10 +154,14 @@ def _line(outcome: Outcome) -> str:
         return "n/a" if value is None else format(value, spec)
 
     peak = None if outcome.peak_bytes is None else outcome.peak_bytes / 2**30
+    tflops = None if outcome.flops_per_second is None else outcome.flops_per_second / 1e12
+    share = None if outcome.fraction_of_peak is None else 100 * outcome.fraction_of_peak
     return (f"{outcome.part:20s} {outcome.label:40s} steps {outcome.steps:3d}  "
             f"s/step {number(outcome.seconds_per_step, '.4g'):>8s}  "
             f"compile {number(outcome.compile_seconds, '.1f'):>6s} s  "
-            f"peak {number(peak, '.2f'):>6s} GiB  {outcome.note}")
+            f"peak {number(peak, '.2f'):>6s} GiB  "
+            f"TFLOP/s {number(tflops, '.3g'):>6s} ({number(share, '.1f')} % of peak)  "
+            f"SR {outcome.sr_plan or 'n/a'}  {outcome.note}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,11 @@
 One row per (machine, commit, environment, benchmark, parameter combination): the commit and its
 date, the machine, the benchmark and its short metric name, one column per benchmark parameter
 (typed: ``'t5'`` becomes ``t5``, ``0.5`` a float), the value (NaN where the benchmark failed or was
-skipped) and its unit. This is what the dashboard's regression page plots.
+skipped) and its unit. This is what the dashboard's regression page plots. The parameter names come
+from ``benchmarks.json``, which describes the benchmarks of the profile last discovered: a result
+filed under another profile (``benchmarks/records_to_asv.py`` files the ``paper`` profile's four
+axes beside ``smoke`` results) has a different number of parameters and gets the names
+``param1`` ... ``paramN`` instead.
 
 One series per machine and Python version: asv names an environment after how it was made
 (``virtualenv-py3.11`` for a commit range, ``installed-py3.11`` for ``-E installed:same``,
@@ -106,7 +110,9 @@ def load_asv_results(results_dir: str | Path = "results/asv") -> pd.DataFrame:
             params = result.get_result_params(key)
             values = result.get_result_value(key, params)
             info = metadata.get(key, {})
-            names = info.get("param_names") or [f"param{i + 1}" for i in range(len(params))]
+            names = info.get("param_names") or []
+            if len(names) != len(params):  # benchmarks.json describes another profile's axes
+                names = [f"param{i + 1}" for i in range(len(params))]
             combos = list(itertools.product(*params)) if params else [()]
             if not params:
                 values = [values] if not isinstance(values, list) else values

@@ -74,7 +74,8 @@ class RunMetrics(JsonObject):
 
     _NESTED: ClassVar[dict[str, type]] = {"reference": RecordedReference}
     _OMIT_IF_NONE: ClassVar[frozenset[str]] = frozenset({"time_to_target", "exact", "projected",
-                                                         "host_load_max", "wall_seconds"})
+                                                         "host_load_max", "wall_seconds",
+                                                         "memory_plan"})
 
     energy_per_site: float | None = None
     energy_error: float | None = None
@@ -123,6 +124,10 @@ class RunMetrics(JsonObject):
     projected: dict[str, Any] | None = None
     """``symmetry_projection``: the projected state's evaluation (the keys of the raw one),
     ``gain_per_site`` (raw minus projected energy) and, with ``exact_check``, its ``exact``"""
+    memory_plan: dict[str, Any] | None = None
+    """``sr_solver = "auto"`` (or a memory budget): the solver and Jacobian block the run chose,
+    its predicted step bytes and the budget (:mod:`suite.bench.memory_plan`); ``None``: nothing
+    was chosen"""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,4 +1,7 @@
-"""Variational wave functions: the ViT with three attention mechanisms, and an RBM baseline."""
+"""Variational wave functions: the ViT with three attention mechanisms, and RBM and CNN baselines.
+
+The CNN is a translation-invariant periodic-convolution ResNet after Chen & Heyl (2024).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,13 @@ import jax
 import jax.numpy as jnp
 
 from suite.engine.models.attention import RelativePositionAttention, relative_position_index
+from suite.engine.models.cnn import CNN
 from suite.engine.models.common import DTYPES, log_cosh
 from suite.engine.models.rbm import RBM
 from suite.engine.models.vit import ViT
 
 __all__ = [
+    "CNN",
     "RBM",
     "RelativePositionAttention",
     "ViT",
