@@ -12,58 +12,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS, DTYPES, SETTINGS, RunConfig
-from suite.bench.matrix import BUILTIN_MATRICES, DEFAULT_MATRIX, MatrixError, existing_values
+from suite.bench.matrix import MatrixError, existing_values
 from suite.bench.memory import check_fits
+from suite.cli_options import (
+    add_matrix_options,
+    add_memory_budget,
+    add_setting_options,
+    memory_budget,
+    option,
+    settings,
+)
 from suite.errors import ConfigError, DivergenceError
 from suite.report.tables import FORMATS
 from suite.report.targets import TARGETS
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
-
-
-_GROUP_TITLES = {"system": "system", "model": "model", "sampler": "sampling",
-                 "optimizer": "optimisation", "run": "run"}
-_METAVARS = {int: "N", float: "X", str: "TEXT"}
-
-
-def _add_setting_options(parser: argparse.ArgumentParser, keys: Sequence[str],
-                         required: Sequence[str] = ()) -> None:
-    """One option per setting in ``keys``, spelled like its matrix key (``--sweeps-per-sample``).
-
-    Defaults and help come from the schema; old spellings (``--sweeps``) parse to the same
-    setting but are not shown. Values are checked by the schema (after parsing), so a bad value
-    gets the same message as in a matrix file. Options are grouped by section.
-    """
-    for section, title in _GROUP_TITLES.items():
-        chosen = [s for s in SETTINGS.values() if s.section == section and s.name in keys]
-        if not chosen:
-            continue
-        group = parser.add_argument_group(title)
-        for s in chosen:
-            text = s.help
-            if s.name in required:
-                text += " (required)"
-            elif s.default is not None and s.kind is not bool:
-                text += f" (default {s.default})"
-            if s.kind is bool:
-                group.add_argument(s.flag, dest=s.name, default=s.default,
-                                   action=argparse.BooleanOptionalAction,
-                                   help=text.replace("%", "%%"))
-                continue
-            kind = None if s.kind is str else s.kind
-            metavar = "{" + ",".join(s.choices) + "}" if s.choices else _METAVARS[s.kind]
-            group.add_argument(s.flag, dest=s.name, type=kind, default=s.default,
-                               required=s.name in required, metavar=metavar,
-                               help=text.replace("%", "%%"))
-            for alias in s.aliases:
-                group.add_argument(alias, dest=s.name, type=kind, default=argparse.SUPPRESS,
-                                   help=argparse.SUPPRESS)
-
-
-def _settings(args: argparse.Namespace) -> dict[str, object]:
-    """The settings given on the command line (every option that is a setting), by key."""
-    return {key: getattr(args, key) for key in SETTINGS if hasattr(args, key)}
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -76,7 +40,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     params = commands.add_parser("params", help="print the parameter count of a model")
     model_keys = [key for key, s in SETTINGS.items() if s.section == "model"]
-    _add_setting_options(params, ["L", *model_keys], required=("L",))
+    add_setting_options(params, ["L", *model_keys], required=("L",))
 
     exact = commands.add_parser("exact", help="print the exact ground-state energy per site")
     exact.add_argument("--L", type=int, required=True, help="linear lattice size (L*L <= 26)")
@@ -87,14 +51,14 @@ def _build_parser() -> argparse.ArgumentParser:
                        help=SETTINGS["J2"].help + " (default %(default)s)")
 
     train = commands.add_parser("train", help="run one VMC optimisation and report it")
-    _add_setting_options(train, list(SETTINGS), required=("L",))
+    add_setting_options(train, list(SETTINGS), required=("L",))
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--devices", default="all", metavar="all|N",
                        help="split the samples over all devices or the first N (default all)")
-    _add_memory_budget(train)
+    add_memory_budget(train)
 
     run = commands.add_parser("run", help="run the cells of a benchmark matrix and record them")
-    _add_matrix_options(run)
+    add_matrix_options(run)
     run.add_argument("--shard", default=None, metavar="K/N",
                      help="run every N-th cell starting at K (0-based), e.g. 0/4 ... 3/4")
     run.add_argument("--force", action="store_true",
@@ -108,14 +72,14 @@ def _build_parser() -> argparse.ArgumentParser:
                           "(a few extra compilations per distinct cell shape)")
     run.add_argument("--devices", default="all", metavar="all|N",
                      help="split each run's samples over all devices or the first N (default all)")
-    _add_memory_budget(run)
+    add_memory_budget(run)
 
     listing = commands.add_parser("list", help="show the cells of a matrix and their status")
-    _add_matrix_options(listing)
+    add_matrix_options(listing)
     listing.add_argument("--memory", action="store_true",
                          help="instead, each cell's predicted step memory (compiles each step; "
                               "seconds per cell)")
-    _add_memory_budget(listing)
+    add_memory_budget(listing)
 
     table = commands.add_parser("table", help="paper-style tables (Table 1 layout) of the results")
     table.add_argument("--results", default="results", help="results directory (default results)")
@@ -132,7 +96,7 @@ def _build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare", help="race another engine on the same cells (seconds per step, energies)")
     compare.add_argument("peer", choices=["netket"], help="the engine to race (pip install -e '.[peers]')")
-    _add_matrix_options(compare)
+    add_matrix_options(compare)
     compare.add_argument("--steps", type=int, default=20,
                          help="timed steps per engine and cell (default %(default)s)")
     compare.add_argument("--warmup", type=int, default=2,
@@ -157,46 +121,13 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_matrix_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--matrix", default=DEFAULT_MATRIX,
-                        help=f"{', '.join(BUILTIN_MATRICES)} or the path of a TOML matrix file "
-                             f"(default {DEFAULT_MATRIX})")
-    parser.add_argument("--results", default="results", help="results directory (default results)")
-    parser.add_argument("--only", nargs="+", default=None, metavar="KEY=VALUE",
-                        help="only cells with these settings, e.g. attention=t5 J2=0.5")
-
-
-def _add_memory_budget(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--memory-budget", default=None, metavar="SIZE",
-                        help="bytes one step may take, e.g. 40GB or 24GiB: sr_solver = auto picks "
-                             "the solver and Jacobian block that fit (default: 90%% of the "
-                             "device's memory)")
-
-
-def _memory_budget(args: argparse.Namespace) -> int | None:
-    from suite.bench.memory_plan import parse_memory_size
-
-    text = getattr(args, "memory_budget", None)
-    return None if text is None else parse_memory_size(text)
-
-
-def _option(field: str, argv: Sequence[str]) -> str:
-    """The option to name in an error about ``field``: the spelling the user typed (an old alias
-    such as ``--sweeps`` included), else the setting's flag, else ``--field``."""
-    setting = SETTINGS.get(field)
-    if setting is None:
-        return "--" + field.replace("_", "-")
-    typed = {arg.partition("=")[0] for arg in argv if arg.startswith("--")}
-    return next((flag for flag in setting.flags if flag in typed), setting.flag)
-
-
 def _cmd_params(args: argparse.Namespace) -> int:
     import jax
 
     from suite.bench.build import build_model
     from suite.engine.models import count_parameters, init_parameters
 
-    config = RunConfig.from_settings(_settings(args))
+    config = RunConfig.from_settings(settings(args))
     config.system.validate()
     model = build_model(config.model.validate(args.L), args.L)
     shapes = jax.eval_shape(lambda key: init_parameters(model, key, args.L**2),
@@ -222,7 +153,7 @@ def _cmd_exact(args: argparse.Namespace) -> int:
 
 
 def _run_config(args: argparse.Namespace) -> RunConfig:
-    return RunConfig.from_settings(_settings(args)).validate()
+    return RunConfig.from_settings(settings(args)).validate()
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -234,9 +165,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from suite.bench.train import train
 
     config = _run_config(args)
-    budget = _memory_budget(args)
+    budget = memory_budget(args)
     _check_devices(args.devices)
     check_fits(config)
+    from suite.bench.build import check_model
+
+    check_model(config)
     vmc, _ = planned_vmc(config, budget)
     bar = tqdm(total=config.optimizer.steps, desc="train", unit="step", file=sys.stderr,
                disable=args.no_progress, dynamic_ncols=True)
@@ -253,6 +187,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
     reference = resolve_reference(config.system.L, config.system.J2, config.system.J1)
     print("\n".join(train_summary(result, reference)))
     return 0
+
+
+def _check_model(matrix, cell) -> None:
+    """A plugin cell's model built and checked before anything runs; its error names the matrix
+    key (``model`` or ``model_options``) and the cell."""
+    from suite.bench.build import check_model
+
+    try:
+        check_model(cell.config)
+    except ConfigError as error:
+        raise MatrixError(str(matrix.source), error.field,
+                          f"{error.message} (cell {cell.id}: {cell.label})") from None
 
 
 def _check_devices(devices: str) -> None:
@@ -283,7 +229,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if initialize_cluster() and not is_writer():
         args.no_progress = True  # one progress display per run, from process 0
-    budget = _memory_budget(args)
+    budget = memory_budget(args)
     matrix, cells = _selected_cells(args, args.shard)
     problems: list = []
     statuses = cell_statuses(cells, args.results, problems)
@@ -292,6 +238,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _check_devices(args.devices)
     for status in todo:
         check_fits(status.cell.config, label=status.cell.id)
+        _check_model(matrix, status.cell)
     if is_writer():
         check_writable(Path(args.results))
     print(f"matrix {matrix.name}: {len(cells)} cells selected, {len(todo)} to run, "
@@ -386,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ConfigError as error:
-        print(f"nqsbench {args.command}: error: {_option(error.field, argv)}: {error.message}",
+        print(f"nqsbench {args.command}: error: {option(error.field, argv)}: {error.message}",
               file=sys.stderr)
         return EXIT_BAD_INPUT
     except MatrixError as error:

@@ -12,19 +12,35 @@ from suite.bench.config import ModelConfig, RunConfig
 from suite.engine.exact import MAX_EXACT_SITES, exact_energy_per_site
 from suite.engine.hamiltonian import J1J2Hamiltonian
 from suite.engine.lattice import SquareLattice
-from suite.engine.models import DTYPES, RBM, ViT
+from suite.engine.models import CNN, DTYPES, RBM, ViT
 from suite.engine.sampler import MetropolisExchange
 from suite.engine.vmc import VMC, make_schedule
 from suite.report.references import Reference, find_reference
 
 
 def build_model(config: ModelConfig, L: int) -> nn.Module:
-    """The Flax module described by a validated ``config`` for an L x L lattice."""
+    """The Flax module described by a validated ``config`` for an L x L lattice (a plugin's is
+    imported, built and checked on a dummy batch: :mod:`suite.bench.plugins`)."""
     dtype = DTYPES[config.dtype]
+    if config.is_plugin:
+        from suite.bench.plugins import build_plugin, check_plugin
+
+        module = build_plugin(config, L)
+        check_plugin(module, config.model, L * L, dtype)
+        return module
     if config.model == "rbm":
         return RBM(alpha=config.alpha, dtype=dtype)
+    if config.model == "cnn":
+        return CNN(L=L, dtype=dtype, **config.cnn_options())
     return ViT(L=L, attention=config.attention, layers=config.layers, d=config.d,
                heads=config.heads, patch=config.patch, dtype=dtype, qk_scale=config.qk_scale)
+
+
+def check_model(config: RunConfig) -> None:
+    """Build a plugin model once and check it on a dummy batch (built-in models need nothing):
+    a broken plugin is a :class:`~suite.errors.ConfigError` before any cell runs."""
+    if config.model.is_plugin:
+        build_model(config.model, config.system.L)
 
 
 def build_vmc(config: RunConfig, sr_solver: str | None = None,

@@ -10,6 +10,7 @@ naming the setting's key and the fix, so bad input never reaches JAX.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,13 @@ from suite.bench.schema import (
 from suite.errors import ConfigError
 
 ATTENTIONS: tuple[str, ...] = ("t5", "decoupled", "factored")
-MODELS: tuple[str, ...] = ("vit", "rbm")
+MODELS: tuple[str, ...] = ("vit", "rbm", "cnn")
+"""the built-in wave functions; any other ``model`` is a plugin, ``package.module:factory``"""
+PLUGIN_SPEC = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+"""``model`` naming a plugin: an importable module and the factory in it"""
+CNN_OPTIONS: dict[str, int | bool] = {"channels": 8, "layers": 2, "kernel": 3,
+                                      "marshall_sign": True}
+"""the CNN's ``model_options`` and their defaults (:class:`suite.engine.models.CNN`)"""
 DTYPES: tuple[str, ...] = ("float64", "float32")
 SR_MODES: tuple[str, ...] = ("auto", "sample", "parameter")
 QK_SCALES: tuple[str, ...] = ("head", "embedding")
@@ -77,11 +84,16 @@ class ModelConfig:
     ``model='vit'`` is the Vision Transformer of Rende & Viteritti (2025), section 2.3, with
     ``attention`` one of ``t5`` (eq. 4), ``decoupled`` (eq. 5), ``factored`` (eq. 6).
     ``model='rbm'`` is the complex RBM of Carleo & Troyer (2017) with ``alpha`` hidden units per
-    site, built from real parameters.
+    site, built from real parameters. ``model='cnn'`` is the translation-invariant ResNet of
+    Chen & Heyl (2024) with ``model_options`` ``channels``, ``layers``, ``kernel`` and
+    ``marshall_sign`` (:data:`CNN_OPTIONS`). Any ``model = "package.module:factory"`` is a plugin
+    (:mod:`suite.bench.plugins`): ``factory(L, **model_options)`` returns the Flax module, and a
+    ``name`` option (not passed on) names it in tables.
     """
 
-    model: str = setting("model", "vit", "wave function: Vision Transformer or complex RBM",
-                         choices=MODELS)
+    model: str = setting("model", "vit", "wave function: vit (Vision Transformer), rbm "
+                         "(complex RBM), cnn (translation-invariant ResNet) or your own, "
+                         "package.module:factory")
     attention: str = setting("attention", "factored", "ViT attention (paper eqs. 4, 5, 6)",
                              choices=ATTENTIONS)
     layers: int = setting("layers", 2, "ViT encoder blocks n_l", constraint=POSITIVE)
@@ -94,11 +106,27 @@ class ModelConfig:
     qk_scale: str = setting("qk_scale", "head", "queries x keys divided by sqrt of: the per-head "
                             "dimension d/h, or the embedding dimension d (the paper's eqs. 4-5)",
                             choices=QK_SCALES, before="head")
+    model_options: dict | None = setting("model_options", None, "options of a cnn or plugin "
+                                         "model, a table (a plugin's factory gets them as "
+                                         "keyword arguments; name = \"...\" names it in tables)",
+                                         before=None)
+
+    @property
+    def is_plugin(self) -> bool:
+        """``model`` names a plugin factory rather than a built-in model."""
+        return self.model not in MODELS
 
     def validate(self, L: int) -> ModelConfig:
-        """Check every setting that applies to the model, then patch | L and heads | d."""
-        check_settings(self, SETTINGS, skip=VIT_ONLY if self.model == "rbm" else ("alpha",))
-        if self.model == "rbm":
+        """Check every setting that applies to the model, then patch | L and heads | d (ViT),
+        or the options of a CNN or plugin."""
+        if self.is_plugin and not PLUGIN_SPEC.match(self.model):
+            raise ConfigError("model", f"unknown value {self.model!r}; choose one of "
+                                       f"{', '.join(MODELS)}, or a plugin written "
+                                       "package.module:factory (e.g. my_model:build)")
+        skip = {"vit": ("alpha",), "rbm": VIT_ONLY}.get(self.model, (*VIT_ONLY, "alpha"))
+        check_settings(self, SETTINGS, skip=skip)
+        if self.model != "vit":
+            self._check_options()
             return self
         if L % self.patch:
             raise ConfigError(
@@ -112,7 +140,42 @@ class ModelConfig:
                 f"the embedding dimension d={self.d} is not divisible by heads={self.heads}; "
                 "choose d a multiple of heads",
             )
+        self._check_options()
         return self
+
+    def _check_options(self) -> None:
+        """Options only for a CNN (known keys, positive integers, an odd kernel) or a plugin
+        (anything; ``name`` a string)."""
+        options = self.model_options or {}
+        if options and self.model in ("vit", "rbm"):
+            raise ConfigError("model_options", f"model={self.model} takes no options (they are "
+                                               "for cnn and plugin models); use its own "
+                                               "settings instead")
+        if self.model == "cnn":
+            for key, value in options.items():
+                if key not in CNN_OPTIONS:
+                    raise ConfigError("model_options", f"the cnn has no option {key!r}; its "
+                                                       f"options: {', '.join(CNN_OPTIONS)}")
+                if key == "marshall_sign":
+                    if not isinstance(value, bool):
+                        raise ConfigError("model_options", f"marshall_sign must be true or "
+                                                           f"false, got {value!r}")
+                elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ConfigError("model_options", f"{key} must be a positive integer, got "
+                                                       f"{value!r}")
+            if options.get("kernel", CNN_OPTIONS["kernel"]) % 2 == 0:
+                raise ConfigError("model_options", "kernel must be odd (a centred periodic "
+                                                   "convolution)")
+        if "name" in options and not isinstance(options["name"], str):
+            raise ConfigError("model_options", f"name must be a string, got {options['name']!r}")
+
+    def cnn_options(self) -> dict[str, int | bool]:
+        """The CNN's options with their defaults filled in."""
+        return {**CNN_OPTIONS, **(self.model_options or {})}
+
+    def factory_options(self) -> dict:
+        """A plugin factory's keyword arguments: the options without ``name``."""
+        return {k: v for k, v in (self.model_options or {}).items() if k != "name"}
 
 
 @dataclass(frozen=True)
@@ -257,6 +320,10 @@ class RunConfig:
                 f"the Sz=0 sector only up to {EXACT_CHECK_MAX_SITES} sites (4 x 4): turn "
                 "exact_check off or choose L <= 4",
             )
+        if self.sampler.dtype not in (None, self.model.dtype) and self.model.is_plugin:
+            raise ConfigError("sampler_dtype", "mixed-precision sampling rebuilds the model in "
+                                               "another dtype, which a plugin cannot promise; "
+                                               "leave sampler_dtype unset for plugins")
         if self.symmetry_projection and self.model.model != "vit":
             raise ConfigError("symmetry_projection", "projects the ViT onto the symmetries it "
                                                      "lacks; turn it off for model="

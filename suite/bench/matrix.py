@@ -52,7 +52,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from suite.bench.config import SETTINGS, RunConfig
+from suite.bench.config import MODELS, SETTINGS, RunConfig
 from suite.bench.schema import ALWAYS_HASHED, Setting
 from suite.errors import ConfigError
 
@@ -154,7 +154,7 @@ def _matches(settings: dict[str, Any], where: dict[str, Any]) -> bool:
 
 def _type_name(f: Setting) -> str:
     name = {int: "an integer", float: "a number", str: "a string",
-            bool: "true or false"}[f.kind]
+            bool: "true or false", dict: "a table (e.g. {channels = 8})"}[f.kind]
     return name + (" (or omit it)" if f.optional else "")
 
 
@@ -319,6 +319,8 @@ def parse_filters(items: list[str] | None, source: str = "--only") -> dict[str, 
         if key not in FIELDS:
             raise MatrixError(source, key, f"unknown key; allowed keys: {', '.join(FIELDS)}")
         kind, choices = FIELDS[key].kind, FIELDS[key].choices
+        if kind is dict:
+            raise MatrixError(source, key, "a table cannot be a filter; filter on model instead")
         try:
             value = _parse_bool(raw) if kind is bool else kind(raw)
         except ValueError:
@@ -329,6 +331,8 @@ def parse_filters(items: list[str] | None, source: str = "--only") -> dict[str, 
                 raise MatrixError(source, key, f"unknown value {raw!r}; choose one of: "
                                                f"{', '.join(choices)}")
             value = matching[0]
+        if key == "model" and raw.lower() in MODELS:  # model=ViT is vit; plugins keep their case
+            value = raw.lower()
         filters[key] = value
     return filters
 

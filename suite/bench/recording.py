@@ -63,7 +63,16 @@ def _base_record(cell: Cell, matrix: str, environment: dict, git: dict, started_
             "suite_version": __version__, "git": git, "matrix": matrix, "cell_id": cell.id,
             "label": cell.label, "config_hash": config_hash(cell.config),
             "config": cell.config.to_dict(), "seeds": {"run": cell.config.seed},
-            "environment": environment, "started_at": started_at, "finished_at": finished_at}
+            "environment": environment, "started_at": started_at, "finished_at": finished_at,
+            "plugin": _plugin(cell.config.model)}
+
+
+def _plugin(model) -> dict[str, Any] | None:
+    if not model.is_plugin:
+        return None
+    from suite.bench.plugins import plugin_provenance
+
+    return plugin_provenance(model)
 
 
 def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | None,

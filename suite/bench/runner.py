@@ -169,6 +169,8 @@ def run_cell(cell: Cell, results_dir: Path, matrix: str, on_step: StepCallback |
         if should_stop is not None and should_stop():  # keep the finished steps
             save_checkpoint(ckpt_path, Checkpoint(result.state, result.trace), fingerprint)
             raise StopRequested("a signal asked the run to stop")
+    except ConfigError:  # a broken plugin or setting: the user's to fix, never a record
+        raise
     except DivergenceError as error:
         record = failed_record(cell=cell, matrix=matrix, step=error.step, reason=error.reason,
                                environment=env, git=git, started_at=started_at,

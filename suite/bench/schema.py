@@ -34,7 +34,8 @@ NON_NEGATIVE = "non-negative"
 _METADATA_KEY = "nqsbench.setting"
 ALWAYS_HASHED = object()
 """``Setting.before``: the setting has always existed, so it is always part of a cell's id"""
-_KIND_NAMES = {int: "integer", float: "number", str: "string", bool: "boolean (true or false)"}
+_KIND_NAMES = {int: "integer", float: "number", str: "string", bool: "boolean (true or false)",
+               dict: "table of options"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Setting:
     attribute: str
     """the field name in its section (e.g. ``n_samples``): what records store"""
     kind: type
-    """``int``, ``float`` or ``str``"""
+    """``int``, ``float``, ``str``, ``bool`` or ``dict`` (a table of options, string keys)"""
     default: Any
     help: str
     """one line for ``--help`` and the docs"""
@@ -110,6 +111,8 @@ def _has_kind(value: Any, kind: type) -> bool:
         return isinstance(value, bool) and kind is bool
     if kind is float:
         return isinstance(value, (int, float))
+    if kind is dict:
+        return isinstance(value, dict) and all(isinstance(key, str) for key in value)
     return isinstance(value, kind)
 
 

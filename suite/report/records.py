@@ -188,14 +188,17 @@ class RunRecord(Record):
     _NESTED: ClassVar[dict[str, type]] = {"metrics": RunMetrics, "failure": Failure}
     _ORDER: ClassVar[tuple[str, ...]] = (
         "schema_version", "kind", "status", "suite_version", "git", "matrix", "cell_id", "label",
-        "config_hash", "config", "seeds", "environment", "started_at", "finished_at", "metrics",
-        "trace", "attention", "failure")
+        "config_hash", "config", "plugin", "seeds", "environment", "started_at", "finished_at",
+        "metrics", "trace", "attention", "failure")
     _OMIT_IF_NONE: ClassVar[frozenset[str]] = Record._OMIT_IF_NONE | {
-        "metrics", "trace", "attention", "failure", "seeds"}
+        "metrics", "trace", "attention", "failure", "seeds", "plugin"}
 
     status: str
     matrix: str | None = None
     seeds: dict[str, Any] | None = None
+    plugin: dict[str, Any] | None = None
+    """a plugin model's import path, options, name, source file and that file's git commit
+    (``suite.bench.plugins.plugin_provenance``); ``None`` for the built-in models"""
     metrics: RunMetrics | None = None
     trace: dict[str, list] | None = None
     attention: dict[str, list] | None = None

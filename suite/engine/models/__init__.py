@@ -28,10 +28,17 @@ __all__ = [
 ]
 
 
-def init_parameters(model: nn.Module, key: jax.Array, n_sites: int, dtype=jnp.float64):
-    """Random initial parameters of ``model`` for configurations of ``n_sites`` spins."""
-    dummy = jnp.ones((1, n_sites), dtype=dtype)
-    return model.init(key, dummy)["params"]
+def init_parameters(model: nn.Module, key: jax.Array, n_sites: int, dtype=None):
+    """Random initial parameters of ``model`` for configurations of ``n_sites`` spins; with
+    ``dtype``, every floating-point parameter in it (a plugin that declares no parameter dtype
+    gets Flax's float32 otherwise)."""
+    dummy = jnp.ones((1, n_sites), dtype=dtype or jnp.float64)
+    params = model.init(key, dummy)["params"]
+    if dtype is None:
+        return params
+    return jax.tree_util.tree_map(
+        lambda leaf: leaf.astype(dtype) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf,
+        params)
 
 
 def count_parameters(params) -> int:

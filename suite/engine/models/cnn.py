@@ -3,8 +3,7 @@
 Follows the ResNet of A. Chen and M. Heyl, "Empowering deep neural quantum states through efficient
 optimization", Nat. Phys. 20, 1476 (2024), arXiv:2302.01941 (ref. [30] of Rende & Viteritti 2025,
 where it gives the 10 x 10 J1-J2 reference energy), as written in their code, ``ResSum`` in
-quantax/nn/sum_nets.py of github.com/ChenAo-Phys/MinSR. (The NQS primer in /work/shared/papers
-only covers generic CNNs; it does not describe this network.) What is followed:
+quantax/nn/sum_nets.py of github.com/ChenAo-Phys/MinSR. What is followed:
 
 * the L x L configuration is one input channel, and every convolution is periodic (circular
   padding on the torus, stride 1), so every layer commutes with lattice translations;
@@ -58,6 +57,10 @@ class CNN(nn.Module):
         channels: features C of every convolution.
         layers: number of residual blocks (two convolutions each).
         kernel: linear kernel size k (odd).
+        marshall_sign: multiply psi by the Marshall sign (-1)^(down spins on sublattice A,
+            (row + column) even), as Chen & Heyl do for the J1-J2 model; a fixed sign, no
+            parameters. It commutes with translations in the Sz=0 sector when N/2 is even
+            (L = 4, 6, 8, 10...).
         dtype: parameter dtype (the output is complex of matching precision).
     """
 
@@ -65,6 +68,7 @@ class CNN(nn.Module):
     channels: int = 8
     layers: int = 2
     kernel: int = 3
+    marshall_sign: bool = False
     dtype: Any = jnp.float64
 
     def _conv(self, name: str) -> nn.Conv:
@@ -88,4 +92,10 @@ class CNN(nn.Module):
         z = z + 1j * nn.Dense(self.channels, name="head_imag", **head)(h)
         z = z.reshape(z.shape[0], -1)
         shift = jax.lax.stop_gradient(jnp.max(jnp.real(z), axis=-1))
-        return shift + jnp.log(jnp.mean(jnp.exp(z - shift[:, None]), axis=-1))
+        log_psi = shift + jnp.log(jnp.mean(jnp.exp(z - shift[:, None]), axis=-1))
+        if self.marshall_sign:
+            row, column = jnp.divmod(jnp.arange(self.L * self.L), self.L)
+            on_a = ((row + column) % 2 == 0).astype(self.dtype)
+            down_on_a = jnp.sum(on_a * (1 - jnp.asarray(x, self.dtype)) / 2, axis=-1)
+            log_psi = log_psi + 1j * jnp.pi * down_on_a
+        return log_psi
