@@ -29,11 +29,12 @@ DEFAULT_PROFILE = "smoke"
 
 
 def profile() -> str:
-    """The matrix the benchmarks run: ``$NQSBENCH_ASV_MATRIX``, ``smoke`` by default."""
+    """The matrix the benchmarks run: ``$NQSBENCH_ASV_MATRIX``, ``smoke`` by default; a built-in
+    profile or the path of a matrix file (``.toml``, e.g. one whose cells run a plugin)."""
     name = os.environ.get(PROFILE_VARIABLE, DEFAULT_PROFILE)
-    if name not in PROFILES:
+    if name not in PROFILES and not (name.endswith(".toml") and Path(name).is_file()):
         raise ValueError(f"{PROFILE_VARIABLE}={name!r} is not a benchmark profile; "
-                         f"choose one of: {', '.join(PROFILES)}")
+                         f"choose one of: {', '.join(PROFILES)}, or a matrix file (.toml)")
     return name
 
 
@@ -68,26 +69,45 @@ def selected_cells(matrix) -> frozenset[str]:
     return chosen
 
 
+def _parameter(value: Any) -> Any:
+    """An axis value as an asv parameter: a table (``model_options``) with its keys sorted, so
+    its ``repr`` (asv's name of the parameter) does not depend on the order they were written."""
+    if isinstance(value, dict):
+        return {key: _parameter(value[key]) for key in sorted(value)}
+    return value
+
+
 def asv_parameters(matrix) -> tuple[list[list[Any]], list[str]]:
     """asv ``params`` and ``param_names``: the values each axis takes, in matrix order.
 
     asv benchmarks the Cartesian product; combinations the matrix excludes are skipped in
-    ``setup`` (:func:`cell_for` returns ``None``).
+    ``setup`` (:func:`cell_for` returns ``None``). Any axis works, ``model`` (``vit``, ``cnn``,
+    ``rbm``, a plugin's ``package.module:factory``) and ``model_options`` (tables) included.
     """
     names = list(matrix.axes)
     values: list[list[Any]] = [[] for _ in names]
     for cell in matrix.cells:
         for i, name in enumerate(names):
-            if cell.settings[name] not in values[i]:
-                values[i].append(cell.settings[name])
+            value = _parameter(cell.settings[name])
+            if value not in values[i]:
+                values[i].append(value)
     return values, names
 
 
+def _same(setting: Any, value: Any) -> bool:
+    """A cell's setting is an asv parameter: the value itself, or (a table) its ``repr``."""
+    if setting == value:
+        return True
+    return isinstance(setting, dict) and isinstance(value, str) and \
+        value == repr(_parameter(setting))
+
+
 def cell_for(matrix, values: tuple) -> Any | None:
-    """The cell whose axis values are ``values`` (asv passes them as strings or as given)."""
+    """The cell whose axis values are ``values`` (asv passes them as given; a table may come as
+    its ``repr``)."""
     wanted = dict(zip(matrix.axes, values, strict=True))
     for cell in matrix.cells:
-        if all(cell.settings[k] == v for k, v in wanted.items()):
+        if all(_same(cell.settings[k], v) for k, v in wanted.items()):
             return cell
     return None
 
@@ -109,11 +129,33 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def plugin_fingerprint(cell) -> str:
+    """A hash of the source of the cell's plugin module (``model = "package.module:factory"``),
+    found on the Python path without importing it; ``""`` for a built-in model. A plugin is not
+    part of the suite's code, so :func:`code_fingerprint` alone would serve an edited plugin the
+    metrics of its previous version."""
+    import importlib.util
+
+    model = str(cell.settings.get("model", ""))
+    if ":" not in model:
+        return ""
+    module = model.partition(":")[0]
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    origin = getattr(spec, "origin", None)
+    if origin is None or not Path(origin).is_file():
+        return "unfound"  # the run fails with the plugin error; nothing to tell apart
+    return hashlib.sha256(Path(origin).read_bytes()).hexdigest()[:8]
+
+
 def cache_path(cell) -> Path:
     """``<cache>/<code fingerprint>-<environment>/<cell id>.json``.
 
     The cache lives in ``$NQSBENCH_ASV_CACHE`` (default ``~/.cache/nqsbench/asv-cells``); the
     environment part tells apart interpreters (asv environments) and ``JAX_PLATFORMS`` settings.
+    A plugin cell's file name ends with its module's :func:`plugin_fingerprint`.
     """
     root = os.environ.get(CACHE_VARIABLE)
     if root is None:
@@ -121,7 +163,9 @@ def cache_path(cell) -> Path:
         root = Path(base) / "nqsbench" / "asv-cells"
     environment = hashlib.sha256(
         f"{sys.prefix}|{os.environ.get('JAX_PLATFORMS', '')}".encode()).hexdigest()[:8]
-    return Path(root) / f"{code_fingerprint()}-{environment}" / f"{cell.id}.json"
+    plugin = plugin_fingerprint(cell)
+    name = f"{cell.id}-{plugin}.json" if plugin else f"{cell.id}.json"
+    return Path(root) / f"{code_fingerprint()}-{environment}" / name
 
 
 def measure(cell) -> dict[str, Any]:

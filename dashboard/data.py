@@ -18,10 +18,11 @@ import pandas as pd
 from suite.report import analysis
 from suite.report.asv_results import COLUMNS as ASV_COLUMNS
 from suite.report.asv_results import load_asv_results
+from suite.report.models import model_details
 from suite.report.races import COMPARISON_COLUMNS, COMPARISONS_DIRECTORY, load_comparisons
 from suite.report.records import RUNS_DIRECTORY, STATUS_COMPLETED, RecordError, read_record
 from suite.report.rows import load_runs
-from suite.report.tables import TIMING, model_name
+from suite.report.tables import TIMING
 
 ASV_DIRECTORY = "asv"
 
@@ -32,7 +33,8 @@ class DashboardData:
 
     Attributes:
         results_dir: the directory read.
-        runs: one row per run record (``suite.report.records.load_runs``' columns) plus ``run``, the
+        runs: one row per run record (``suite.report.rows.load_runs``' columns, ``model_name``
+            among them) plus ``run``, the
             record's file stem, which the dashboard's URLs use as the run id, and
             ``relative_error_uncertainty``.
         problems: one message per record file that could not be read (it names the file).
@@ -85,7 +87,6 @@ def _load_cached(results_dir: Path, signature: tuple) -> DashboardData:
     table = load_runs(results_dir)
     runs = table.frame.copy()
     runs["run"] = [Path(p).stem for p in runs["path"]]
-    runs["model_name"] = runs.apply(model_name, axis=1) if not runs.empty else pd.Series(dtype=str)
     runs["relative_error_uncertainty"] = analysis.relative_error_uncertainty(
         runs["energy_error"], runs["reference_energy"])
     comparisons, comparison_problems = load_comparisons(results_dir)
@@ -113,10 +114,11 @@ def read_run(data: DashboardData, run_id: str | None) -> dict[str, Any] | None:
 
 
 def run_label(row: pd.Series) -> str:
-    """A run named for a menu: model, lattice, coupling, depth, device and when it finished."""
+    """A run named for a menu: model and its size (depth and width of a ViT, options of a CNN
+    or plugin), lattice, coupling, steps, device and when it finished."""
     finished = str(row["finished_at"] or "")[:16].replace("T", " ")
-    return (f"{row['model_name']} · L={row['L']} J2/J1={row['J2']:g} · {row['layers']} layer(s) "
-            f"d={row['d']} · {row['steps']} steps · {row['device']} · {finished} · {row['status']}")
+    return (f"{row['model_name']} · L={row['L']} J2/J1={row['J2']:g} · {model_details(row)} · "
+            f"{row['steps']} steps · {row['device']} · {finished} · {row['status']}")
 
 
 def run_options(runs: pd.DataFrame) -> list[dict[str, str]]:

@@ -7,7 +7,6 @@ only arrange and draw them. Each function is unit-tested on the traces it return
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,11 +14,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.colours import MODEL_COLOURS, MODEL_ORDER, model_colour  # noqa: F401 (re-exported)
+from dashboard.colours import ordered_models as _ordered
 from suite.report.analysis import pareto_fronts
+from suite.report.models import model_details
 from suite.report.regressions import cell_label
 
-MODEL_COLOURS = {"T5": "#1f77b4", "Decoupled": "#d62728", "Factored": "#2ca02c", "RBM": "#7f7f7f"}
-MODEL_ORDER = ("T5", "Decoupled", "Factored", "RBM")
 DEVICE_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "triangle-down", "pentagon")
 PUBLISHED_SYMBOL = "star"
 FRONT_COLOUR = "rgba(60, 60, 60, 0.55)"
@@ -51,11 +51,6 @@ LAYOUT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def model_colour(name: str) -> str:
-    """The colour of a model (attention type) in every figure."""
-    return MODEL_COLOURS.get(name, "#9467bd")
-
-
 def message_figure(text: str, height: int = DEFAULT_HEIGHT) -> go.Figure:
     """An empty figure ``height`` pixels tall that shows ``text`` in its middle (no data yet,
     nothing selected, a value that names nothing...); its axes are hidden."""
@@ -72,7 +67,8 @@ def _hover_run(row: pd.Series) -> str:
     below = " (below the reference)" if signed < 0 else ""
     lines = [
         f"<b>{row['model_name']}</b>  L={row['L']}  J2/J1={row['J2']:g}",
-        f"layers={row['layers']}  d={row['d']}  heads={row['heads']}  patch={row['patch']}",
+        (f"layers={row['layers']}  d={row['d']}  heads={row['heads']}  patch={row['patch']}"
+         if row.get("model", "vit") == "vit" else model_details(row)),
         f"samples={row['samples']}  steps={row['steps']}  dtype={row['dtype']}",
         f"E/N = {row['energy']:.6f} ± {row['energy_error']:.1e}",
         f"relative error = {signed:.3e}{below}",
@@ -97,7 +93,8 @@ def _hover_published(row: pd.Series) -> str:
 
 
 def accuracy_cost_figure(runs: pd.DataFrame, published: pd.DataFrame, cost: str) -> go.Figure:
-    """Relative energy error (log) against a cost (log), one colour per model.
+    """Relative energy error (log) against a cost (log), one colour per model family (a ViT
+    attention, a baseline, a plugin: ``model_name``).
 
     Args:
         runs: completed runs, with ``model_name``, ``relative_error``,
@@ -171,11 +168,6 @@ def accuracy_cost_figure(runs: pd.DataFrame, published: pd.DataFrame, cost: str)
 
 def _finite(column: pd.Series) -> pd.Series:
     return np.isfinite(pd.to_numeric(column, errors="coerce").astype(float))
-
-
-def _ordered(names: Sequence[str]) -> list[str]:
-    order = {name: i for i, name in enumerate(MODEL_ORDER)}
-    return sorted(names, key=lambda name: (order.get(name, len(order)), name))
 
 
 def regression_figure(asv: pd.DataFrame, changes: pd.DataFrame, threshold: float) -> go.Figure:

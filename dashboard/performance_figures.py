@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.figures import LAYOUT_DEFAULTS, _ordered, message_figure, model_colour
-from suite.report.tables import ATTENTION_NAMES
+from suite.report.models import display_model_name, model_details
 
 SCALING_HEIGHT = 560
 RACE_BAR_PIXELS = 34  # height per cell (two bars): the ratio text stays 12 px, never shrunk
@@ -23,15 +23,31 @@ RACE_MARGIN = {"l": 20, "r": 60, "t": 90, "b": 50}
 def race_label(row: Any) -> str:
     """A race's cell named short for an axis: ``Decoupled 6×6 J2=0.5 4L f32``.
 
-    The model, lattice, coupling, number of layers and the precision of sampling; the device is
-    the page's choice and the full cell is in the hover.
+    The model (``model_name``; a row without one is a ViT named by its attention), lattice,
+    coupling, number of layers (a ViT's) and the precision of sampling; the device is the page's
+    choice and the full cell is in the hover.
     """
-    model = ATTENTION_NAMES.get(str(row.attention), str(row.attention))
-    label = f"{model} {row.L}×{row.L} J2={row.J2:g} {row.layers}L"
+    model = _model(row)
+    label = f"{_name(row)} {row.L}×{row.L} J2={row.J2:g}"
+    if model == "vit":
+        label += f" {row.layers}L"
     sampler = getattr(row, "sampler_dtype", None)
     if isinstance(sampler, str) and sampler:
         label += f" {sampler.replace('float', 'f')}"
     return label
+
+
+def _model(row: Any) -> str:
+    model = getattr(row, "model", None)
+    return model if isinstance(model, str) and model else "vit"
+
+
+def _name(row: Any) -> str:
+    name = getattr(row, "model_name", None)
+    if isinstance(name, str) and name:
+        return name
+    return display_model_name(_model(row), getattr(row, "model_options", None),
+                              str(row.attention))
 
 
 def race_labels(races: pd.DataFrame) -> list[str]:
@@ -47,7 +63,10 @@ def race_hover(row: Any) -> str:
     sampler = getattr(row, "sampler_dtype", None)
     return "<br>".join([
         f"<b>{row.label}</b>  (cell {row.cell_id})",
-        f"L={row.L}  J2/J1={row.J2:g}  layers={row.layers}  d={row.d}  heads={row.heads}",
+        f"{_name(row)}  L={row.L}  J2/J1={row.J2:g}  "
+        + (f"layers={row.layers}  d={row.d}  heads={row.heads}" if _model(row) == "vit" else
+           model_details({"model": _model(row), "alpha": getattr(row, "alpha", None),
+                          "model_options": getattr(row, "model_options", None)})),
         f"samples={row.samples}  steps={row.steps}"
         + (f"  sampling in {sampler}" if isinstance(sampler, str) and sampler else ""),
         f"{row.device}",

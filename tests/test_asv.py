@@ -359,3 +359,82 @@ def test_the_documented_commit_ranges_exist():
     missing = sorted(rev for rev in revisions
                      if git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").returncode)
     assert missing == []
+
+
+# --- issue 18, item 3: baselines and plugins as asv parameters ------------------------------------
+
+MODEL_MATRIX = """
+name = "models"
+[fixed]
+L = 4
+steps = 2
+[axes]
+model = ["vit", "cnn", "rbm"]
+J2 = [0.0, 0.5]
+"""
+
+OPTIONS_MATRIX = """
+name = "cnn-widths"
+[fixed]
+L = 4
+model = "cnn"
+[axes]
+model_options = [{layers = 1, channels = 8}, {channels = 4, layers = 1}]
+"""
+
+
+def test_a_model_axis_gives_asv_the_model_names(monkeypatch, tmp_path):
+    from suite.bench.matrix import parse_matrix, tomllib
+
+    matrix = parse_matrix(tomllib.loads(MODEL_MATRIX), "models.toml")
+    params, names = cells.asv_parameters(matrix)
+    assert names == ["model", "J2"] and params == [["vit", "cnn", "rbm"], [0.0, 0.5]]
+    found = {cells.cell_for(matrix, combo).id for combo in itertools.product(*params)}
+    assert found == {cell.id for cell in matrix.cells} and len(found) == 6
+    assert cells.cell_for(matrix, ("cnn", 0.5)).config.model.model == "cnn"
+
+
+def test_a_table_axis_is_a_stable_asv_parameter(monkeypatch, tmp_path):
+    from asv_runner.benchmarks._base import _unique_param_ids
+
+    path = tmp_path / "cnn-widths.toml"
+    path.write_text(OPTIONS_MATRIX)
+    module = _bench_module(monkeypatch, str(path))
+    try:
+        assert module.Cell.param_names == ["model_options"]
+        assert module.Cell.params == [[{"channels": 8, "layers": 1}, {"channels": 4, "layers": 1}]]
+        # asv names parameters by repr: the keys sorted, whatever order the file wrote them in
+        assert _unique_param_ids(module.Cell.params) == [
+            ["{'channels': 8, 'layers': 1}", "{'channels': 4, 'layers': 1}"]]
+        wide, narrow = module.Cell.params[0]
+        assert cells.cell_for(module.MATRIX, (wide,)).config.model.model_options["channels"] == 8
+        assert cells.cell_for(module.MATRIX, ("{'channels': 4, 'layers': 1}",)) is \
+            cells.cell_for(module.MATRIX, (narrow,))
+        monkeypatch.setenv("NQSBENCH_ASV_CACHE", str(tmp_path / "cache"))
+        monkeypatch.setattr(cells, "measure", lambda cell: {
+            "seconds_per_step": 0.1, "compile_seconds": 1.0,
+            "n_parameters": cell.config.model.model_options["channels"],
+            "relative_error": None, "device_peak_bytes": None})
+        bench = module.Cell()
+        bench.setup(narrow)
+        assert bench.track_parameters(narrow) == 4
+    finally:
+        _bench_module(monkeypatch)  # leave the module importable for the other tests
+
+
+def test_a_plugin_cell_is_cached_per_version_of_the_plugin(monkeypatch, tmp_path):
+    from suite.bench.matrix import parse_matrix, tomllib
+
+    (tmp_path / "asv_plugin_model.py").write_text("def build(L):\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("NQSBENCH_ASV_CACHE", str(tmp_path / "cache"))
+    matrix = parse_matrix(tomllib.loads(
+        '[fixed]\nL = 4\n[axes]\nmodel = ["vit", "asv_plugin_model:build"]\n'), "plugin.toml")
+    params, _ = cells.asv_parameters(matrix)
+    assert params == [["vit", "asv_plugin_model:build"]]
+    vit, plugin = (cells.cell_for(matrix, (model,)) for model in params[0])
+    assert cells.plugin_fingerprint(vit) == "" and cells.cache_path(vit).name == f"{vit.id}.json"
+    before = cells.cache_path(plugin)
+    assert before.name.startswith(f"{plugin.id}-") and before.parent == cells.cache_path(vit).parent
+    (tmp_path / "asv_plugin_model.py").write_text("def build(L):\n    return 1\n")
+    assert cells.cache_path(plugin) != before  # an edited plugin is measured again

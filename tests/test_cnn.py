@@ -124,3 +124,38 @@ def test_jit_and_batch_size_one():
         assert single.shape == (1,)
         np.testing.assert_allclose(single[0], batch[b], rtol=0, atol=1e-12)
     np.testing.assert_allclose(model.apply({"params": params}, x), batch, rtol=0, atol=1e-12)
+
+
+def test_the_periodic_convolution_is_a_circular_convolution():
+    """PeriodicConv (shifts + one dense layer) computes what a circular nn.Conv computes with the
+    same kernel, reshaped (k, k, C_in, C_out) -> (k^2 C_in, C_out)."""
+    import flax.linen as nn
+
+    from suite.engine.models.cnn import PeriodicConv
+
+    h = jax.random.normal(jax.random.key(3), (2, 6, 6, 3))
+    conv = nn.Conv(4, (3, 3), padding="CIRCULAR", param_dtype=jnp.float64)
+    params = conv.init(jax.random.key(4), h)["params"]
+    ours = PeriodicConv(4, 3).apply(
+        {"params": {"kernel": {"kernel": params["kernel"].reshape(27, 4),
+                               "bias": params["bias"]}}}, h)
+    np.testing.assert_allclose(ours, conv.apply({"params": params}, h), rtol=0, atol=1e-12)
+
+
+def test_the_marshall_sign_is_a_fixed_phase():
+    """marshall_sign adds i pi (down spins on sublattice A) and nothing else; in the Sz=0 sector
+    of L = 4 (N/2 = 8 even) translations keep the amplitude."""
+    L = 4
+    plain, signed = CNN(L=L), CNN(L=L, marshall_sign=True)
+    params = init_parameters(plain, jax.random.key(0), L * L, jnp.float64)
+    spins = np.array([1] * 8 + [-1] * 8, dtype=float)
+    configs = np.stack([np.random.default_rng(i).permutation(spins) for i in range(6)])
+    on_a = np.array([(r + c) % 2 == 0 for r in range(L) for c in range(L)])
+    down_on_a = ((1 - configs) / 2 * on_a).sum(axis=1)
+    difference = signed.apply({"params": params}, configs) - plain.apply({"params": params},
+                                                                         configs)
+    np.testing.assert_allclose(difference, 1j * np.pi * down_on_a, atol=1e-12)
+    shifted = np.roll(configs.reshape(-1, L, L), 1, axis=2).reshape(-1, L * L)
+    ratio = np.exp(signed.apply({"params": params}, shifted)
+                   - signed.apply({"params": params}, configs))
+    np.testing.assert_allclose(ratio, 1.0, atol=1e-12)

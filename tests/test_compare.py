@@ -127,3 +127,55 @@ def test_netket_samples_in_the_precision_the_cell_asks_for():
                                   np.asarray(vmc.sampling_log_psi(params)(configs)))
     # local energies and gradients still use the double-precision model
     assert vstate.model.dtype == jnp.float64
+
+
+TINY_PLUGIN = '''
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+class Tiny(nn.Module):
+    features: int = 3
+
+    @nn.compact
+    def __call__(self, x):
+        hidden = nn.Dense(self.features, param_dtype=jnp.float64)(x)
+        phase = nn.Dense(1, param_dtype=jnp.float64)(x)[..., 0]
+        return jnp.sum(jnp.log(jnp.cosh(hidden)), axis=-1) + 1j * phase
+
+
+def build(L, features=3):
+    return Tiny(features=features)
+'''
+
+
+@pytest.mark.parametrize(("model", "options", "name"), [
+    pytest.param("cnn", {"channels": 2, "layers": 1}, "CNN",
+                 marks=pytest.mark.slow),  # 18 s on the 2-core VM, compiling the ResNet twice
+    ("race_plugin_model:build", {"features": 3, "name": "Tiny"}, "Tiny"),  # 7 s
+])
+def test_a_baseline_and_a_plugin_race_as_the_vit_does(model, options, name, tmp_path,
+                                                      monkeypatch):
+    """NetKet's MCState gets our CNN or a plugin's module as it gets the ViT; the race's row and
+    table name the model (the matrix label here does not)."""
+    (tmp_path / "race_plugin_model.py").write_text(TINY_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = RunConfig(system=SystemConfig(L=4, J2=0.5),
+                       model=ModelConfig(model=model, model_options=options),
+                       sampler=SamplerConfig(n_samples=32),
+                       optimizer=OptimizerConfig(steps=2, learning_rate=0.05, diag_shift=1e-2))
+    comparison = compare_with_netket(config, steps=1, warmup=1, cell_id="tiny", label="J2=0.5")
+    vmc = build_vmc(config)
+    params = vmc.init(jax.random.key(0)).params
+    assert comparison.n_parameters == ravel_pytree(params)[0].size
+    for side in (comparison.ours, comparison.peer):
+        assert side.seconds_per_step > 0 and np.isfinite(side.energy) and side.energy_error >= 0
+        assert -1.0 < side.exact_energy < 1.0
+    record = comparison_record(comparison, {"device": "test CPU"}, {"commit": "abc"},
+                               "2026-12-02T00:00:00+0000")
+    write_comparison(tmp_path, record)
+    frame, problems = load_comparisons(tmp_path)
+    assert not problems
+    row = frame.iloc[0]
+    assert (row["model"], row["model_name"], row["model_options"]) == (model, name, options)
+    assert f"| {name} J2=0.5 L=4 |" in comparison_table(frame)

@@ -23,6 +23,7 @@ import pytest
 from conftest import GOLDEN
 
 from dashboard import components, create_app, figures, performance_figures
+from dashboard.colours import OTHER_COLOURS
 from dashboard.data import attention_summary, load_data, read_run
 from dashboard.pages import accuracy, attention, performance, regressions, run, table
 from suite.report.analysis import pareto_front, published_points, scaling_summary
@@ -613,3 +614,108 @@ def test_a_malformed_stage_threshold_or_format_is_answered(results, data):
     assert answer[regressions.GRAPH]["figure"]["data"]  # the default threshold instead
     answer = _call(app, table_system="x|y", table_format=["latex"])
     assert "'x|y'" in json.dumps(answer)
+
+
+# --- issue 18, item 3: baselines and plugins on every page -------------------------------------
+
+PLUGIN = {"model": "my_nets.tiny:build", "options": {"width": 3, "name": "Tiny net"},
+          "name": "Tiny net", "file": "/home/me/my_nets/tiny.py",
+          "git_commit": "0123456789abcdef0123456789abcdef01234567", "git_dirty": True}
+
+
+def _other_model_run(results: Path, data, key: str, model: str, options: dict | None,
+                     plugin: dict | None = None) -> str:
+    """A completed 4x4 J2=0.5 record of ``model`` (from the quick matrix's Factored one: its
+    numbers, no attention maps), written as run ``key``...; returns the run id."""
+    source = Path(data.completed[(data.completed["L"] == 4) & (data.completed["J2"] == 0.5)
+                                 & (data.completed["attention"] == "factored")]["path"].iloc[0])
+    record = json.loads(source.read_text())
+    record["config"]["model"].update(model=model, model_options=options)
+    record.pop("attention", None)
+    record.update(cell_id=key, config_hash=key * 4, label=f"model={model}")
+    record["metrics"]["n_parameters"] = 1000 + len(key)
+    record["metrics"]["relative_error"] *= 2
+    if plugin is not None:
+        record["plugin"] = plugin
+    run_id = f"{key}-29990101T000000Z-00000000"
+    (results / "runs" / f"{run_id}.json").write_text(json.dumps(record))
+    return run_id
+
+
+@pytest.fixture
+def other_models(results, data) -> dict[str, str]:
+    return {"CNN": _other_model_run(results, data, "cnncnncnncnn", "cnn", {"channels": 4}),
+            "Tiny net": _other_model_run(results, data, "plugplugplug", PLUGIN["model"],
+                                         PLUGIN["options"], PLUGIN)}
+
+
+def test_the_accuracy_plot_has_a_trace_per_model_family(results, other_models):
+    data = components.current_data()
+    assert data.runs.set_index("run").loc[list(other_models.values()), "model_name"].tolist() == [
+        "CNN", "Tiny net"]
+    params, seconds, text = accuracy.update_figures(components.system_value(4, 0.5), [1],
+                                                    sorted(data.runs["device"].unique()), [])
+    assert "5 run(s) plotted" in text  # the ViT's layers filter leaves the others in
+    names = [trace.name for trace in params.data if trace.legendgroup != "front"]
+    assert names == ["T5", "Decoupled", "Factored", "CNN", "Tiny net"]
+    colours = {trace.name: trace.marker.color for trace in params.data}
+    assert colours["CNN"] == figures.MODEL_COLOURS["CNN"] == figures.model_colour("CNN")
+    assert colours["Tiny net"] == figures.model_colour("Tiny net")  # from the name: stable
+    plugin = next(trace for trace in params.data if trace.name == "Tiny net")
+    assert list(plugin.customdata) == [other_models["Tiny net"]]
+    no_vit, _, _ = accuracy.update_figures(components.system_value(4, 0.5), [],
+                                           sorted(data.runs["device"].unique()), [])
+    assert [trace.name for trace in no_vit.data if trace.legendgroup != "front"] == [
+        "CNN", "Tiny net"]
+    assert "width=3" in plugin.hovertext[0] and "layers=" not in plugin.hovertext[0]
+
+
+def test_model_order_and_colours_are_stable():
+    assert figures._ordered(["zeta", "CNN", "Alpha", "RBM", "T5", "cnn (plugin)"]) == [
+        "T5", "RBM", "CNN", "Alpha", "cnn (plugin)", "zeta"]
+    assert figures.MODEL_ORDER[:5] == ("T5", "Decoupled", "Factored", "RBM", "CNN")
+    colours = {figures.model_colour(f"plugin {i}") for i in range(40)}
+    assert colours <= set(OTHER_COLOURS) and len(colours) > 3
+    assert not colours & set(figures.MODEL_COLOURS.values())
+
+
+def test_the_grid_and_the_paper_table_name_the_models(results, other_models):
+    data = components.current_data()
+    rows = {row["run"]: row for row in table.grid_rows(data.runs)}
+    cnn, plugin = rows[other_models["CNN"]], rows[other_models["Tiny net"]]
+    assert (cnn["model_name"], cnn["layers"], cnn["d"], cnn["heads"]) == ("CNN", None, None, None)
+    assert cnn["model_text"] == "channels=4 layers=2 kernel=3 marshall_sign=true"
+    assert (plugin["model_name"], plugin["model_text"]) == ("Tiny net", "width=3")
+    json.dumps(list(rows.values()), allow_nan=False)
+    text, _ = table.paper_table(data.runs, components.system_value(4, 0.5), "markdown")
+    assert "| Model | Layers |" in text and "| CNN | - | - | - | 600 |" in text
+    assert "| Tiny net | - | - | - |" in text and "| 1 012 |" in text
+
+
+def test_the_run_page_of_a_cnn_and_of_a_plugin(results, other_models):
+    figure, summary, record = run.update(other_models["CNN"])
+    text = str(summary)
+    assert len(figure.data) == 4 and json.loads(record)["config"]["model"]["model"] == "cnn"
+    assert run.NO_ATTENTION in text and "/attention?id=" not in text
+    assert "'CNN'" in text and "channels=4 layers=2" in text and "run-plugin" not in text
+    figure, summary, record = run.update(other_models["Tiny net"])
+    text = str(summary)
+    assert "run-plugin" in text and "'Tiny net'" in text
+    for shown in ("my_nets.tiny:build", '{"name": "Tiny net", "width": 3}',
+                  "/home/me/my_nets/tiny.py", "0123456789ab-dirty"):
+        assert shown in text
+    page = _call_run_page(create_app(results), other_models["Tiny net"])  # over HTTP, as a browser
+    assert "my_nets.tiny:build" in json.dumps(page)
+    maps, message, _, _ = attention.update(other_models["CNN"], "final", 0)
+    assert "no attention maps for this model" in message and not maps.data
+
+
+def test_a_race_of_another_model_is_named_by_it():
+    rows = _race_rows().assign(model="cnn", model_name="CNN", model_options=[{"channels": 4}],
+                               alpha=1)
+    assert performance_figures.race_label(next(rows.itertuples())) == "CNN 4×4 J2=0.5"
+    assert "channels=4" in performance_figures.race_hover(next(rows.itertuples()))
+    from suite.report.races import comparison_table
+
+    assert "| CNN attention=t5 L=4 |" in comparison_table(rows.assign(label="attention=t5"))
+    assert "| attention=t5 L=4 |" in comparison_table(_race_rows())  # the label names the ViT

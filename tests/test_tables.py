@@ -161,3 +161,73 @@ def test_the_committed_results_print_the_golden_tables(arguments, golden, golden
     since issue 15, item 4."""
     assert main(["table", "--results", str(golden_results), *arguments]) == 0
     assert capsys.readouterr().out == (GOLDEN / golden).read_text()
+
+
+# --- issue 18, item 3: baselines and plugins ----------------------------------------------------
+
+def _other(model: str, energy: float, params: int, key: str, options: dict | None = None,
+           **overrides) -> dict:
+    """A run of another model than the ViT (its attention, layers, d, h are unused defaults)."""
+    return _run("factored", energy, 0.001, params, 0.5, 600, **{
+        "model": model, "model_options": options, "config_hash": key, "seed_family": key,
+        "cell_id": key, "seed": 0, **overrides})
+
+
+@pytest.fixture
+def mixed_runs() -> pd.DataFrame:
+    return pd.DataFrame([
+        _other("zoo.nets:cnn", -0.497, 3456, "p3"),
+        _other("plug.nets:build", -0.49, 1234, "p1", {"width": 4}),
+        _other("cnn", -0.501, 5120, "c16", {"channels": 16}),
+        _run("t5", -0.503182, 0.000009, 184260, 7.2, 36000),
+        _other("zoo:make", -0.495, 2345, "p2", {"name": "Alpha net"}),
+        _other("rbm", -0.48, 528, "r", alpha=1),
+        _other("cnn", -0.5, 1360, "c8", {"channels": 8}),
+        _run("factored", -0.503216, 0.000008, 154980, 4.32, 21600),
+    ])
+
+
+def test_baselines_and_plugins_have_their_names_and_exact_parameter_counts(mixed_runs):
+    lines = render_table(mixed_runs, "markdown").splitlines()
+    assert lines[2] == ("| Model | Layers | d | h | Steps | Energy | Rel. error | V-score | "
+                        "Parameters | s/step | Time |")
+    rows = [line.split(" | ") for line in lines[4:12]]
+    # the ViT attentions in the paper's order, the baselines, then plugins alphabetically; two
+    # CNNs told apart by the option that differs; a plugin named "cnn" is not the CNN
+    assert [row[0] for row in rows] == ["| T5", "| Factored", "| RBM", "| CNN (channels=8)",
+                                        "| CNN (channels=16)", "| Alpha net", "| build",
+                                        "| cnn (plugin)"]
+    assert [row[8] for row in rows] == ["184 260", "154 980", "528", "1 360", "5 120", "2 345",
+                                        "1 234", "3 456"]
+    assert rows[0][1:4] == ["4", "60", "10"] and all(row[1:4] == ["-"] * 3 for row in rows[2:])
+    assert lines[6] == ("| RBM | - | - | - | 5 000 | -0.480(1) | 4.7e-02 | 2.5e-03 | 528 | 0.5 "
+                        "| 10.0 min |")
+
+
+def test_latex_and_csv_of_baselines_and_plugins(mixed_runs):
+    latex = render_table(mixed_runs, "latex").splitlines()
+    assert latex[8].startswith("Model & $n_l$ & $d$ & $h$ & Steps")
+    assert latex[12].startswith("RBM & -- & -- & -- & 5\\,000 & $-0.480(1)$")
+    frame = pd.read_csv(io.StringIO(render_table(mixed_runs, "csv")), dtype=str,
+                        keep_default_na=False)
+    assert list(frame.columns[5:9]) == ["model", "model_name", "model_options", "attention"]
+    assert list(frame["model_name"]) == ["T5", "Factored", "RBM", "CNN (channels=8)",
+                                         "CNN (channels=16)", "Alpha net", "build",
+                                         "cnn (plugin)"]
+    assert list(frame["model_options"])[3:7] == ['{"channels":8}', '{"channels":16}',
+                                                 '{"name":"Alpha net"}', '{"width":4}']
+    others = frame[frame["model"] != "vit"]
+    assert (others[["attention", "layers", "d", "heads", "patch"]] == "").all().all()
+    assert list(frame["n_parameters"]) == ["184260", "154980", "528", "1360", "5120", "2345",
+                                           "1234", "3456"]
+
+
+def test_option_sets_and_plugins_are_never_merged_into_one_row(mixed_runs):
+    # a second seed of the narrow CNN joins its row; nothing else merges
+    again = _other("cnn", -0.502, 1360, "c8-seed1", {"channels": 8}, seed=1, seed_family="c8")
+    blocks = table_blocks(pd.concat([mixed_runs, pd.DataFrame([again])], ignore_index=True))
+    [block] = blocks
+    assert len(block.rows) == 8
+    narrow = block.rows[block.rows["model_label"] == "CNN (channels=8)"].iloc[0]
+    assert narrow["n_seeds"] == 2 and narrow["energy"] == pytest.approx(-0.501)
+    assert set(block.rows.loc[block.rows["model_label"] != "CNN (channels=8)", "n_seeds"]) == {1}

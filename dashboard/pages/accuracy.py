@@ -1,7 +1,8 @@
 """Accuracy against cost: relative energy error against parameters and seconds per step.
 
-Our runs beside the published results (the paper's Table 1), one colour per attention type, with
-the Pareto front of each axis. Clicking one of our points opens its run detail.
+Our runs beside the published results (the paper's Table 1), one colour per model family (ViT
+attention, baseline or plugin), with the Pareto front of each axis. Clicking one of our points
+opens its run detail.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def layout(system: str | None = None, **_query: Any) -> html.Div:
     found = systems(completed)
     options = components.system_options(found)
     values = [option["value"] for option in options]
-    layers = sorted(int(n) for n in completed["layers"].unique())
+    layers = sorted(int(n) for n in completed.loc[completed["model"] == "vit", "layers"].unique())
     devices = sorted(completed["device"].dropna().unique())
     return html.Div([
         html.H2("Accuracy versus cost"),
@@ -41,7 +42,7 @@ def layout(system: str | None = None, **_query: Any) -> html.Div:
             components.field("Lattice and coupling", dcc.Dropdown(
                 id="accuracy-system", options=options, clearable=False,
                 value=system if system in values else values[0])),
-            components.field("Layers", dcc.Checklist(
+            components.field("ViT layers", dcc.Checklist(
                 id="accuracy-layers", options=layers, value=layers, inline=True)),
             components.field("Devices", dcc.Dropdown(
                 id="accuracy-devices", options=devices, value=devices, multi=True)),
@@ -60,14 +61,16 @@ def layout(system: str | None = None, **_query: Any) -> html.Div:
 
 def select_runs(data: DashboardData, system: str | None, layers: list[int] | None,
                 devices: list[str] | None) -> pd.DataFrame:
-    """The completed runs of a system, depth and devices."""
+    """The completed runs of a system, depth and devices (the depth filters ViT runs only: the
+    baselines' and plugins' sizes are their own options)."""
     runs = data.accurate
     chosen = components.parse_system(system)
     if chosen is None:
         return runs.iloc[0:0]
     L, J2 = chosen
     keep = components.in_system(runs, L, J2)
-    keep &= runs["layers"].isin(layers or []) & runs["device"].isin(devices or [])
+    keep &= (runs["layers"].isin(layers or []) | (runs["model"] != "vit"))
+    keep &= runs["device"].isin(devices or [])
     return runs[keep]
 
 

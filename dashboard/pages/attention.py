@@ -67,6 +67,10 @@ def update(run_id: str | None, stage: str, configuration: int | None):
     attention = None if record is None else record.attention
     if not run_id:
         message = "Choose a run from the menu above."
+    elif not attention and record is not None and \
+            record.config.get("model", {}).get("model", "vit") != "vit":
+        message = (f"Run {run_id!r} has no attention snapshots: no attention maps for this model "
+                   "(only ViT runs record them).")
     elif not attention:
         message = f"Run {run_id!r} has no attention snapshots."
     elif not isinstance(stage, str) or stage not in STAGES:

@@ -11,6 +11,7 @@ from dash import Dash, Input, Output, dcc, html
 from dashboard import components, figures
 from dashboard.data import read_run, run_options
 from suite.report.formatting import format_with_error
+from suite.report.models import display_model_name, is_plugin, model_details
 
 GRAPH = "run-training-graph"
 
@@ -61,7 +62,8 @@ def _flop_items(metrics: dict[str, Any]) -> list:
 
 
 def summary(record: dict[str, Any], run_id: str) -> list:
-    """The run's headline numbers and provenance, and a link to its attention maps."""
+    """The run's headline numbers and provenance, its model (a plugin's origin), and a link to
+    its attention maps (or, for a model without attention, a line that says so)."""
     git, environment = record.get("git", {}), record.get("environment", {})
     items = [_item("status", record["status"]), _item("cell", record["cell_id"]),
              _item("device", str(environment.get("device"))),
@@ -91,8 +93,40 @@ def summary(record: dict[str, Any], run_id: str) -> list:
     if failure:
         parts.append(html.Div(f"Failed at step {failure.get('step')}: {failure.get('reason')}",
                               className="warning"))
+    parts += model_parts(record)
     if record.get("attention"):
         parts.append(dcc.Link("Attention maps of this run →", href=f"/attention?id={run_id}"))
+    elif (record.get("config") or {}).get("model", {}).get("model", "vit") != "vit":
+        parts.append(html.P(NO_ATTENTION, className="lead", id="run-no-attention"))
+    return parts
+
+
+NO_ATTENTION = "No attention maps for this model (only ViT runs record them)."
+
+
+def model_parts(record: dict[str, Any]) -> list:
+    """The run's model: its name and size; for a plugin, where it came from (import path,
+    options, source file, git commit), from the record's ``plugin`` entry."""
+    model = (record.get("config") or {}).get("model") or {}
+    kind = model.get("model", "vit")
+    row = {**model, "model": kind}
+    items = [_item("model", display_model_name(kind, model.get("model_options"),
+                                                model.get("attention"))),
+             _item("size" if kind == "vit" else "options", model_details(row))]
+    parts: list = [html.Div(items, className="summary", id="run-model")]
+    plugin = record.get("plugin")
+    if is_plugin(kind) or plugin:
+        plugin = plugin or {}
+        commit = plugin.get("git_commit")
+        source = (f"{commit[:12]}{'-dirty' if plugin.get('git_dirty') else ''}" if commit
+                  else "not in a git work tree")
+        parts.append(html.Div([
+            _item("plugin", str(plugin.get("model") or kind)),
+            _item("plugin options", json.dumps(plugin.get("options", model.get("model_options"))
+                                               or {}, sort_keys=True)),
+            _item("plugin file", str(plugin.get("file") or "unknown")),
+            _item("plugin commit", source),
+        ], className="summary", id="run-plugin"))
     return parts
 
 

@@ -10,6 +10,7 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboard import components
 from dashboard.data import systems
+from suite.report.models import model_details
 from suite.report.tables import FORMATS, TIMING, render_table
 
 GRID = "table-grid"
@@ -26,6 +27,8 @@ COLUMNS: tuple[tuple[str, str, dict], ...] = (
                          "filter": "agTextColumnFilter"}),
     ("status", "Status", {}),
     ("model_name", "Model", {}),
+    ("model_text", "Model options", {"headerTooltip": "a ViT's size is in Layers, d and Heads; a "
+                                                      "CNN's or plugin's in its options"}),
     ("L", "L", {"filter": "agNumberColumnFilter"}),
     ("J2", "J2/J1", {"filter": "agNumberColumnFilter"}),
     ("layers", "Layers", {"filter": "agNumberColumnFilter"}),
@@ -76,12 +79,16 @@ def grid_rows(runs: pd.DataFrame) -> list[dict]:
         finished_at=runs["finished_at"].astype(str).str[:19].str.replace("T", " "),
         gflops_per_second=pd.to_numeric(runs["achieved_flops_per_second"]) / 1e9,
         percent_of_peak=100 * pd.to_numeric(runs["fraction_of_peak"]),
+        model_text=[None if row["model"] == "vit" else model_details(row)
+                    for _, row in runs.iterrows()],
         sampling_precision=runs["sampler_dtype"].where(runs["sampler_dtype"].notna(),
                                                        runs["dtype"]),
     )
     timing = rows["purpose"] == TIMING
     rows.loc[timing, ["relative_error", "v_score"]] = None  # not an accuracy: never shown as one
+    other = rows["model"] != "vit"
     rows = rows[[field for field, _, _ in COLUMNS] + ["run", "peak_flops_source"]].astype(object)
+    rows.loc[other, ["layers", "d", "heads"]] = None  # unused ViT defaults
     return rows.where(rows.notna(), None).to_dict("records")
 
 

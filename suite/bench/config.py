@@ -107,9 +107,14 @@ class ModelConfig:
                             "dimension d/h, or the embedding dimension d (the paper's eqs. 4-5)",
                             choices=QK_SCALES, before="head")
     model_options: dict | None = setting("model_options", None, "options of a cnn or plugin "
-                                         "model, a table (a plugin's factory gets them as "
-                                         "keyword arguments; name = \"...\" names it in tables)",
+                                         "model: a table in a matrix file, JSON on the command "
+                                         "line (a plugin's factory gets them as keyword "
+                                         "arguments; a name option names it in tables)",
                                          before=None)
+
+    def __post_init__(self) -> None:
+        if self.model_options == {}:  # no options: the same cell as none given (TOML has no null)
+            object.__setattr__(self, "model_options", None)
 
     @property
     def is_plugin(self) -> bool:
@@ -153,9 +158,12 @@ class ModelConfig:
                                                "settings instead")
         if self.model == "cnn":
             for key, value in options.items():
+                if key == "name":
+                    continue
                 if key not in CNN_OPTIONS:
                     raise ConfigError("model_options", f"the cnn has no option {key!r}; its "
-                                                       f"options: {', '.join(CNN_OPTIONS)}")
+                                                       f"options: {', '.join(CNN_OPTIONS)} "
+                                                       "and name")
                 if key == "marshall_sign":
                     if not isinstance(value, bool):
                         raise ConfigError("model_options", f"marshall_sign must be true or "
@@ -171,10 +179,10 @@ class ModelConfig:
 
     def cnn_options(self) -> dict[str, int | bool]:
         """The CNN's options with their defaults filled in."""
-        return {**CNN_OPTIONS, **(self.model_options or {})}
+        return {**CNN_OPTIONS, **self.factory_options()}
 
     def factory_options(self) -> dict:
-        """A plugin factory's keyword arguments: the options without ``name``."""
+        """A plugin factory's (or the CNN's) keyword arguments: the options without ``name``."""
         return {k: v for k, v in (self.model_options or {}).items() if k != "name"}
 
 

@@ -52,11 +52,12 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from suite.bench.config import MODELS, SETTINGS, RunConfig
+from suite.bench.config import MODELS, SETTINGS, VIT_ONLY, RunConfig
 from suite.bench.schema import ALWAYS_HASHED, Setting
 from suite.errors import ConfigError
 
-BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "paper-extended", "scaling", "race6")
+BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "paper-extended", "scaling", "race6",
+                                     "baselines")
 DEFAULT_MATRIX = "smoke"
 
 
@@ -128,8 +129,14 @@ def config_hash(config: RunConfig) -> str:
     existed are left out at the value every configuration had before them
     (``Setting.before``), and so is a sampler dtype that is unset or equal to the
     model's (it changes nothing): such cells keep the ids they had, and their records stay valid.
+    A CNN's or plugin's id leaves out the ViT and RBM settings it never reads, so changing the
+    ViT's ``d`` in a mixed matrix keeps the other models' records (the RBM keeps its ids of
+    before plugins existed, which include them).
     """
     data = config.to_dict()
+    if data["model"]["model"] not in ("vit", "rbm"):  # settings a CNN or plugin never reads
+        for attribute in (*VIT_ONLY, "alpha"):
+            data["model"].pop(attribute, None)
     if data["sampler"].get("dtype") in (None, data["model"]["dtype"]):
         data["sampler"].pop("dtype", None)
     for s in FIELDS.values():

@@ -27,8 +27,17 @@ def estimated_parameters(config: RunConfig) -> int:
     """The model's real parameter count from its shapes (equal to the built model's, checked
     in ``tests/test_newcomer.py``): per encoder block the values and output projections
     2 d^2 + 2 d (queries and keys add 2 d^2 + 2 d), the MLP 8 d^2 + 5 d, two layer norms 4 d
-    and h n positional weights; the patch embedding b^2 d + d; the output head 2 d^2 + 8 d."""
+    and h n positional weights; the patch embedding b^2 d + d; the output head 2 d^2 + 8 d.
+    The CNN's is :func:`~suite.engine.models.cnn.cnn_parameter_count`; a plugin's is unknown
+    before it is built (0)."""
     model, n_sites = config.model, config.system.n_sites
+    if model.is_plugin:
+        return 0  # unknown until the plugin is built: the floor leaves its Jacobian out
+    if model.model == "cnn":
+        from suite.engine.models.cnn import cnn_parameter_count
+
+        options = model.cnn_options()
+        return cnn_parameter_count(options["channels"], options["layers"], options["kernel"])
     if model.model == "rbm":
         hidden = model.alpha * n_sites
         return 2 * (n_sites * hidden + hidden) + 2 * n_sites

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from suite.bench.config import ModelConfig
 from suite.errors import ConfigError
+from suite.report.models import display_model_name
 
 CHECK_BATCH = 3
 """configurations in the dummy batch every plugin is checked on"""
@@ -46,15 +47,16 @@ def load_factory(spec: str):
         raise ConfigError("model", f"{module_name!r} has no attribute {attribute!r}; name the "
                                    "factory that builds your module, package.module:factory")
     if not callable(factory):
-        raise ConfigError("model", f"{spec!r} is a {type(factory).__name__}, not a callable; "
+        raise ConfigError("model", f"{spec!r} is an object of type {type(factory).__name__}, "
+                                   "not a callable; "
                                    "name a function or class that builds a flax.linen.Module")
     return factory
 
 
 def plugin_name(config: ModelConfig) -> str:
-    """The plugin's name in tables: its ``name`` option, else the factory's name."""
-    options = config.model_options or {}
-    return str(options.get("name") or config.model.rpartition(":")[2])
+    """The plugin's name in tables: its ``name`` option, else the factory's name
+    (:func:`suite.report.models.display_model_name`, which tells it apart from a built-in)."""
+    return display_model_name(config.model, config.model_options, config.attention)
 
 
 def build_plugin(config: ModelConfig, L: int) -> nn.Module:
@@ -70,8 +72,9 @@ def build_plugin(config: ModelConfig, L: int) -> nn.Module:
         raise ConfigError("model", f"{config.model}(L={L}, **{options!r}) raised "
                                    f"{type(error).__name__}: {error}") from None
     if not isinstance(module, nn.Module):
-        raise ConfigError("model", f"{config.model} returned a {type(module).__name__}, not a "
-                                   "flax.linen.Module; return the module itself")
+        raise ConfigError("model", f"{config.model} returned an object of type "
+                                   f"{type(module).__name__}, not a flax.linen.Module; return "
+                                   "the module itself")
     return module
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from suite.report.models import ATTENTION_NAMES
 from suite.report.records import STATUS_COMPLETED, RecordError, RunRecord, read_record
 from suite.report.references import find_reference, load_published
-from suite.report.tables import ATTENTION_NAMES
 
 ATTENTION_SUMMARY_COLUMNS: tuple[str, ...] = ("run", "L", "J2", "layers", "d", "model_name",
                                               "initial", "final")

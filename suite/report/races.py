@@ -20,6 +20,7 @@ import pandas as pd
 
 from suite.bench.config import RunConfig
 from suite.report.formatting import format_with_error
+from suite.report.models import display_model_name
 from suite.report.records import (
     RACE_KIND,
     Record,
@@ -119,9 +120,9 @@ def write_comparison(results_dir: str | Path, record: RaceRecord | Mapping[str, 
 
 
 COMPARISON_COLUMNS: tuple[str, ...] = (
-    "cell_id", "label", "peer", "peer_version", "L", "J2", "attention", "layers", "d", "heads",
-    "samples", "sampler_dtype", "n_parameters", "steps", "ours_seconds_per_step",
-    "peer_seconds_per_step", "ratio",
+    "cell_id", "label", "peer", "peer_version", "L", "J2", "model", "model_name", "model_options",
+    "attention", "layers", "d", "heads", "alpha", "samples", "sampler_dtype", "n_parameters",
+    "steps", "ours_seconds_per_step", "peer_seconds_per_step", "ratio",
     "ours_sampling_seconds", "peer_sampling_seconds",
     "ours_energy", "ours_energy_error", "peer_energy", "peer_energy_error", "ours_exact_energy",
     "peer_exact_energy", "device", "commit", "finished_at", "path")
@@ -164,8 +165,12 @@ def comparison_row(path: Path | None, record: RaceRecord | Mapping[str, Any]) ->
     return {
         "cell_id": record.cell_id, "label": record.label, "peer": peer.engine,
         "peer_version": peer.version, "L": config.system.L, "J2": config.system.J2,
+        "model": config.model.model, "model_options": config.model.model_options,
+        "model_name": display_model_name(config.model.model, config.model.model_options,
+                                         config.model.attention),
         "attention": config.model.attention, "layers": config.model.layers, "d": config.model.d,
-        "heads": config.model.heads, "samples": config.sampler.n_samples,
+        "heads": config.model.heads, "alpha": config.model.alpha,
+        "samples": config.sampler.n_samples,
         "sampler_dtype": config.sampler.dtype or config.model.dtype,
         "n_parameters": record.n_parameters, "steps": record.steps,
         "ours_seconds_per_step": ours.seconds_per_step,
@@ -180,8 +185,21 @@ def comparison_row(path: Path | None, record: RaceRecord | Mapping[str, Any]) ->
     }
 
 
+def _cell(row) -> str:
+    """The race's cell: its label and L, after the model's name where the label does not say it
+    (a matrix that fixes the model leaves it out of its labels)."""
+    label = str(row.label or "")
+    name, model = getattr(row, "model_name", None), getattr(row, "model", None)
+    said = [name, model] + ([row.attention] if model in (None, "vit") else [])
+    if not isinstance(name, str) or any(isinstance(text, str) and text
+                                        and text.casefold() in label.casefold() for text in said):
+        return f"{label} L={row.L}"
+    return " ".join(part for part in (name, label, f"L={row.L}") if part)
+
+
 def comparison_table(frame: pd.DataFrame) -> str:
-    """The races as a Markdown table: seconds per step of both engines, the ratio, energies."""
+    """The races as a Markdown table: seconds per step of both engines, the ratio, energies;
+    a cell is named by its label, after its model's name where the label does not say it."""
     header = ("| cell | params | steps | nqsbench s/step | NetKet s/step | ratio | sampling s "
               "(ours / NetKet) | E/N nqsbench | E/N NetKet | exact E/N (ours / NetKet) | device |")
     lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -189,7 +207,7 @@ def comparison_table(frame: pd.DataFrame) -> str:
         exact = ("n/a" if row.ours_exact_energy is None or pd.isna(row.ours_exact_energy)
                  else f"{row.ours_exact_energy:.5f} / {row.peer_exact_energy:.5f}")
         lines.append(
-            f"| {row.label} L={row.L} | {row.n_parameters:,} | {row.steps} | "
+            f"| {_cell(row)} | {row.n_parameters:,} | {row.steps} | "
             f"{row.ours_seconds_per_step:.4g} | {row.peer_seconds_per_step:.4g} | "
             f"{row.ratio:.2f} | {_pair(row.ours_sampling_seconds, row.peer_sampling_seconds)} | "
             f"{format_with_error(row.ours_energy, row.ours_energy_error)} | "

@@ -11,6 +11,7 @@ import pandas as pd
 
 from suite.bench.config import RunConfig
 from suite.bench.matrix import config_hash, declared_purpose
+from suite.report.models import display_model_name
 from suite.report.records import (
     SCHEMA_VERSION,
     STATUS_FAILED,
@@ -46,6 +47,8 @@ def run_row(path: Path, record: RunRecord) -> dict[str, Any]:
         "status": record.status,
         "matrix": record.matrix,
         **settings,
+        "model_name": display_model_name(config.model.model, config.model.model_options,
+                                         config.model.attention),
         "energy": metrics.energy_per_site,
         "energy_error": metrics.energy_error,
         "sampling_bias_bound": metrics.sampling_bias_bound,
@@ -123,8 +126,10 @@ class RunTable:
 def load_runs(results_dir: Path | str) -> RunTable:
     """A tidy DataFrame of every run under ``results_dir/runs/``, one row per record.
 
-    Columns: the cell id and status, every matrix key (``L``, ``J2``, ``attention``, ``layers``,
-    ``d``...), the metrics (``energy``, ``energy_error``, ``relative_error``, ``v_score``,
+    Columns: the cell id and status, every matrix key (``L``, ``J2``, ``model``,
+    ``model_options``, ``attention``, ``layers``, ``d``...), ``model_name`` (the model as tables
+    and figures name it: :func:`suite.report.models.display_model_name`), the metrics
+    (``energy``, ``energy_error``, ``relative_error``, ``v_score``,
     ``n_parameters``, ``seconds_per_step``, ``compile_seconds``, ``total_seconds``,
     ``step_flops``, ``achieved_flops_per_second``, ``fraction_of_peak``...), the
     provenance (``device``, ``commit``, ``started_at``...) and the record's ``path``. Files that

@@ -10,6 +10,8 @@ DataFrame (:func:`suite.report.records.load_runs`) in, text out.
   and two more columns, the best seed's energy and the number of seeds behind the row.
 * A timing cell (``purpose = "timing"``) shows its cost but never an energy or an error: its
   short run says nothing about accuracy.
+* ViT rows come first, then RBM, CNN and plugins (:func:`suite.report.models.in_model_order`);
+  their ViT-only cells (layers, d, h) read ``-``, and the first column is then ``Model``.
 * ``time_to_target`` adds the steps and training seconds at which a run came within that
   relative error of its reference (:mod:`suite.report.targets`).
 """
@@ -23,11 +25,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from suite.report.formatting import format_with_error
+from suite.report.models import display_model_name, in_model_order, options_key
 from suite.report.targets import TARGETS, target_key
 
 FORMATS: tuple[str, ...] = ("markdown", "latex", "csv")
-ATTENTION_ORDER = {"t5": 0, "decoupled": 1, "factored": 2}
-ATTENTION_NAMES = {"t5": "T5", "decoupled": "Decoupled", "factored": "Factored"}
+NOT_APPLICABLE = "-"
+"""a ViT-only cell (layers, d, h) in the row of another model (``--``, an en dash, in LaTeX)"""
+VIT_COLUMNS: tuple[str, ...] = ("attention", "layers", "d", "heads", "patch")
+"""left empty in the CSV rows of other models (their values are unused ViT defaults)"""
 HEADERS: tuple[str, ...] = ("Attention", "Layers", "d", "h", "Steps", "Energy", "Rel. error",
                             "V-score", "Parameters", "s/step", "Time")
 
@@ -110,10 +115,13 @@ def combine_seeds(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def model_name(row: pd.Series) -> str:
-    """The model as the paper names it: ``T5``, ``Decoupled``, ``Factored`` or ``RBM``."""
-    if row["model"] != "vit":
-        return str(row["model"]).upper()
-    return ATTENTION_NAMES.get(row["attention"], str(row["attention"]))
+    """The model as the paper names it (``T5``, ``Decoupled``, ``Factored``), ``RBM``, ``CNN``
+    or a plugin's name: :func:`suite.report.models.display_model_name` of the row."""
+    return display_model_name(row["model"], row.get("model_options"), row.get("attention"))
+
+
+def _is_vit(row: pd.Series) -> bool:
+    return row["model"] == "vit"
 
 
 def format_duration(seconds: float) -> str:
@@ -154,14 +162,11 @@ def table_blocks(runs: pd.DataFrame) -> list[TableBlock]:
     blocks = []
     for (matrix, L, J2, device), group in runs.groupby(["matrix", "L", "J2", "device"],
                                                        sort=True, dropna=False):
-        group = group.assign(_order=group["attention"].map(ATTENTION_ORDER).fillna(9))
-        group = group.sort_values(["model", "_order", "layers", "d", "heads", "steps"],
-                                  ascending=[False, True, True, True, True, True])
+        group = in_model_order(group)
         references = group.dropna(subset=["reference_id"]).drop_duplicates("reference_id")
         found = tuple((float(r.reference_energy), str(r.reference_kind), str(r.reference_id))
                       for r in references.itertuples())
-        blocks.append(TableBlock(str(matrix), int(L), float(J2), str(device), found,
-                                 group.drop(columns="_order")))
+        blocks.append(TableBlock(str(matrix), int(L), float(J2), str(device), found, group))
     return blocks
 
 
@@ -173,11 +178,14 @@ def _cells(row: pd.Series, latex: bool, seeds: bool = False,
            time_to_target: str | None = None) -> list[str]:
     timing = _is_timing(row)
     energy = NOT_AN_ACCURACY if timing else format_with_error(row["energy"], row["energy_error"])
+    vit = _is_vit(row)
+    label = row.get("model_label")
+    blank = "--" if latex else NOT_APPLICABLE
     cells = [
-        model_name(row),
-        str(int(row["layers"])) if row["model"] == "vit" else "",
-        str(int(row["d"])) if row["model"] == "vit" else "",
-        str(int(row["heads"])) if row["model"] == "vit" else "",
+        label if isinstance(label, str) else model_name(row),
+        str(int(row["layers"])) if vit else blank,
+        str(int(row["d"])) if vit else blank,
+        str(int(row["heads"])) if vit else blank,
         format_count(row["steps"], latex),
         f"${energy}$" if latex and not timing else energy,
         "" if timing else format_scientific(row["relative_error"], latex),
@@ -226,8 +234,10 @@ def _optional(value, spec: str | None) -> str:
     return format_duration(float(value)) if spec is None else spec.format(value)
 
 
-def _headers(seeds: bool, time_to_target: str | None) -> tuple[str, ...]:
-    headers = HEADERS
+def _headers(seeds: bool, time_to_target: str | None, models: bool = False) -> tuple[str, ...]:
+    """The columns; the first is ``Model`` rather than the paper's ``Attention`` where a block
+    holds other models than the ViT (``models``)."""
+    headers = (("Model",) + HEADERS[1:]) if models else HEADERS
     if seeds:
         headers += ("Best seed", "Seeds")
     if time_to_target is not None:
@@ -237,6 +247,10 @@ def _headers(seeds: bool, time_to_target: str | None) -> tuple[str, ...]:
 
 def _has_seeds(blocks: list[TableBlock]) -> bool:
     return any((block.rows["n_seeds"] > 1).any() for block in blocks)
+
+
+def _has_other_models(blocks: list[TableBlock]) -> bool:
+    return any((block.rows["model"] != "vit").any() for block in blocks)
 
 
 def _caption(block: TableBlock) -> str:
@@ -258,8 +272,8 @@ def to_markdown(blocks: list[TableBlock], time_to_target: str | None = None) -> 
     """GitHub-flavoured Markdown: a heading line and a pipe table per block."""
     out = []
     seeds = _has_seeds(blocks)
-    headers = _headers(seeds, time_to_target)
     for block in blocks:
+        headers = _headers(seeds, time_to_target, _has_other_models([block]))
         out.append(f"**{_caption(block)}**\n")
         out.append("| " + " | ".join(headers) + " |")
         out.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(headers))) + "|")
@@ -290,9 +304,9 @@ def to_latex(blocks: list[TableBlock], time_to_target: str | None = None) -> str
     """One booktabs ``table`` per block; needs only ``\\usepackage{booktabs}``."""
     out = ["% nqsbench tables; requires \\usepackage{booktabs}"]
     seeds = _has_seeds(blocks)
-    headers = _headers(seeds, time_to_target)
-    columns = "ll" + "r" * (len(headers) - 2)
     for block in blocks:
+        headers = _headers(seeds, time_to_target, _has_other_models([block]))
+        columns = "ll" + "r" * (len(headers) - 2)
         caption = (f"Results for the $J_1$-$J_2$ Heisenberg model on a ${block.L}\\times{block.L}$ "
                    f"lattice at $J_2/J_1 = {block.J2:g}$"
                    + ("" if block.matrix == NO_MATRIX else
@@ -324,7 +338,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "reference_energy", "reference_kind", "v_score", "n_parameters", "seconds_per_step",
     "compile_seconds", "total_seconds", "cell_id", "commit", "finished_at",
 )
-"""the CSV's columns (``wall_seconds`` is added where a run measured it)"""
+"""the CSV's columns (``wall_seconds`` is added where a run measured it, ``model_name`` and
+``model_options`` after ``model`` where a block holds other models than the ViT)"""
 SEED_COLUMNS: tuple[str, ...] = ("n_seeds", "best_energy", "best_relative_error")
 """added to the CSV when a cell has several seeds (``energy_error`` is then their spread)"""
 ACCURACY_COLUMNS: tuple[str, ...] = ("energy", "energy_error", "energy_text", "relative_error",
@@ -336,6 +351,10 @@ def to_csv(blocks: list[TableBlock], time_to_target: str | None = None) -> str:
     """Machine-readable: the numbers behind the tables, one row per model and block."""
     seeds = _has_seeds(blocks)
     columns = list(CSV_COLUMNS) + (list(SEED_COLUMNS) if seeds else [])
+    models = _has_other_models(blocks)
+    if models:
+        at = columns.index("model") + 1
+        columns[at:at] = ["model_name", "model_options"]
     if any(block.rows["wall_seconds"].notna().any() for block in blocks
            if "wall_seconds" in block.rows):
         columns.append("wall_seconds")
@@ -347,9 +366,13 @@ def to_csv(blocks: list[TableBlock], time_to_target: str | None = None) -> str:
     rows = pd.concat(frames, ignore_index=True)
     rows = rows.assign(energy_text=[format_with_error(e, s) for e, s in
                                     zip(rows["energy"], rows["energy_error"], strict=True)])
+    if models:
+        rows = rows.assign(model_name=rows["model_label"],
+                           model_options=[options_key(o) or None for o in rows["model_options"]])
     rows = rows.loc[:, columns + ["purpose"]].astype(object)
     timing = rows["purpose"] == TIMING
     rows.loc[timing, [c for c in ACCURACY_COLUMNS if c in columns]] = None
+    rows.loc[rows["model"] != "vit", list(VIT_COLUMNS)] = None
     buffer = io.StringIO()
     rows.loc[:, columns].to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()

@@ -49,6 +49,28 @@ def cnn_parameter_count(channels: int, layers: int, kernel: int) -> int:
     return k2 * C + C + 2 * layers * (k2 * C * C + C) + 2 * (C * C + C)
 
 
+class PeriodicConv(nn.Module):
+    """A k x k convolution on the L x L torus, (B, L, L, C_in) -> (B, L, L, features), written as
+    the k^2 periodic shifts of the input (``jnp.roll``) followed by one dense layer: the same
+    function and the same parameters as a circular ``nn.Conv`` (a (k^2 C_in, features) kernel
+    and a bias), but its per-sample gradients are matrix products, which XLA computes about 100
+    times faster on a CPU than the batch-grouped convolutions of a vmapped ``nn.Conv`` (512
+    samples at L = 4: 0.03 s instead of 2.7 s on a 2-core VM)."""
+
+    features: int
+    kernel: int
+    dtype: Any = jnp.float64
+
+    @nn.compact
+    def __call__(self, h: jnp.ndarray) -> jnp.ndarray:
+        half = self.kernel // 2
+        shifts = [jnp.roll(h, (dy, dx), axis=(1, 2)) for dy in range(half, -half - 1, -1)
+                  for dx in range(half, -half - 1, -1)]
+        patches = jnp.concatenate(shifts, axis=-1)
+        return nn.Dense(self.features, dtype=self.dtype, param_dtype=self.dtype,
+                        kernel_init=nn.initializers.he_normal(), name="kernel")(patches)
+
+
 class CNN(nn.Module):
     """Periodic-convolution ResNet log-amplitude: configurations (B, L*L) of +-1 -> complex (B,).
 
@@ -71,11 +93,8 @@ class CNN(nn.Module):
     marshall_sign: bool = False
     dtype: Any = jnp.float64
 
-    def _conv(self, name: str) -> nn.Conv:
-        return nn.Conv(
-            self.channels, (self.kernel, self.kernel), padding="CIRCULAR", name=name,
-            dtype=self.dtype, param_dtype=self.dtype, kernel_init=nn.initializers.he_normal(),
-        )
+    def _conv(self, name: str) -> PeriodicConv:
+        return PeriodicConv(self.channels, self.kernel, name=name, dtype=self.dtype)
 
     @nn.compact
     def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
