@@ -168,10 +168,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     budget = memory_budget(args)
     _check_devices(args.devices)
     check_fits(config)
-    from suite.bench.build import check_model
-
-    check_model(config)
-    vmc, _ = planned_vmc(config, budget)
+    vmc, _ = planned_vmc(config, budget)  # builds the model: a broken plugin stops here
     bar = tqdm(total=config.optimizer.steps, desc="train", unit="step", file=sys.stderr,
                disable=args.no_progress, dynamic_ncols=True)
 

@@ -22,7 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from suite.bench.config import RunConfig
-from suite.bench.memory import available_memory, estimated_parameters, predicted_step_memory
+from suite.bench.memory import (
+    BYTES,
+    available_memory,
+    estimated_parameters,
+    predicted_step_memory,
+)
 from suite.errors import ConfigError
 
 RUNTIME_RESERVE = 0.10
@@ -84,8 +89,8 @@ def default_budget() -> int | None:
 def _default_block(config: RunConfig) -> int:
     from suite.engine.sr import solver_chunk_size
 
-    itemsize = 8 if config.model.dtype == "float64" else 4
-    return solver_chunk_size(estimated_parameters(config), itemsize, config.sampler.chunk_size)
+    return solver_chunk_size(estimated_parameters(config), BYTES[config.model.dtype],
+                             config.sampler.chunk_size)
 
 
 def _blocks(config: RunConfig) -> list[int]:

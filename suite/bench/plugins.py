@@ -123,26 +123,11 @@ def plugin_provenance(config: ModelConfig) -> dict[str, Any]:
     found = {"model": config.model, "options": config.model_options or {},
              "name": plugin_name(config), "file": source, "git_commit": None, "git_dirty": None}
     if source is not None:
-        found.update(_git_commit(Path(source).parent))
+        from suite.bench.provenance import git_state
+
+        state = git_state(Path(source).parent, only_here=True)
+        found.update(git_commit=state["commit"], git_dirty=state["dirty"])
     return found
-
-
-def _git_commit(directory: Path) -> dict[str, Any]:
-    import subprocess
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True,
-                                  text=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    if commit is None:
-        return {}
-    status = git("status", "--porcelain", "--", ".")
-    return {"git_commit": commit, "git_dirty": bool(status) if status is not None else None}
 
 
 __all__ = ["CHECK_BATCH", "build_plugin", "check_plugin", "load_factory", "plugin_name",

@@ -22,8 +22,11 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def git_state(directory: Path | None = None) -> dict[str, object]:
-    """``{"commit": sha or None, "dirty": bool or None}`` of the repository holding the code."""
+def git_state(directory: Path | None = None, only_here: bool = False) -> dict[str, object]:
+    """``{"commit": sha or None, "dirty": bool or None}`` of the repository holding the code
+    (or ``directory``). With ``only_here``, dirty means a change under ``directory`` itself,
+    untracked files included (a plugin's file that was never committed is not at that commit).
+    """
     directory = directory or Path(__file__).resolve().parent
 
     def git(*args: str) -> str | None:
@@ -37,7 +40,8 @@ def git_state(directory: Path | None = None) -> dict[str, object]:
     commit = git("rev-parse", "HEAD")
     if commit is None:
         return {"commit": None, "dirty": None}
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = (git("status", "--porcelain", "--", ".") if only_here
+              else git("status", "--porcelain", "--untracked-files=no"))
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 

@@ -14,6 +14,7 @@ from suite.engine.models.cnn import CNN
 from suite.engine.models.common import DTYPES, log_cosh
 from suite.engine.models.rbm import RBM
 from suite.engine.models.vit import ViT
+from suite.engine.precision import cast_parameters
 
 __all__ = [
     "CNN",
@@ -34,11 +35,7 @@ def init_parameters(model: nn.Module, key: jax.Array, n_sites: int, dtype=None):
     gets Flax's float32 otherwise)."""
     dummy = jnp.ones((1, n_sites), dtype=dtype or jnp.float64)
     params = model.init(key, dummy)["params"]
-    if dtype is None:
-        return params
-    return jax.tree_util.tree_map(
-        lambda leaf: leaf.astype(dtype) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf,
-        params)
+    return params if dtype is None else cast_parameters(params, dtype)
 
 
 def count_parameters(params) -> int:

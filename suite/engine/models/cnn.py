@@ -20,8 +20,9 @@ Deviations: a separate embedding convolution 1 -> C precedes the blocks (theirs:
 first convolution is 1 -> C and its skip broadcasts the input channel); the real and imaginary
 parts of z come from two real per-site linear heads C -> C (theirs: the two halves of the channels,
 which needs even C), initialised small so that log psi ~ 0 and O(1) at init; every convolution has
-a bias (their last one has none); no Marshall sign, no point-group or spin-flip symmetrisation and
-no sinh output variant. All parameters are real.
+a bias (their last one has none); the Marshall sign is an option (``marshall_sign``, off by default
+here, on in nqsbench's ``model = "cnn"``); no point-group or spin-flip symmetrisation and no sinh
+output variant. All parameters are real.
 """
 
 from __future__ import annotations
