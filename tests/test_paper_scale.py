@@ -47,7 +47,6 @@ MEASURE = textwrap.dedent("""
     from suite.bench.build import build_vmc
     from suite.bench.config import RunConfig
     from suite.bench.memory import predicted_step_memory
-from suite.bench.memory_plan import plan_memory
     config = RunConfig.from_settings(json.loads(sys.argv[1])).validate()
     predicted = predicted_step_memory(config)
     vmc = build_vmc(config)
