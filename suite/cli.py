@@ -88,9 +88,10 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="only the cells of this matrix (smoke, quick, paper or a TOML path)")
     table.add_argument("--only", nargs="+", default=None, metavar="KEY=VALUE",
                        help="only runs with these settings, e.g. L=4 attention=factored")
-    table.add_argument("--time-to-target", type=float, default=None, choices=TARGETS,
+    table.add_argument("--time-to-target", type=float, nargs="+", default=None, choices=TARGETS,
                        metavar="{" + ",".join(f"{t:g}" for t in TARGETS) + "}",
-                       help="add the steps and training time to this relative error")
+                       help="add the steps and training time to one or more of these relative "
+                            "errors (two columns each, in the order given)")
 
     commands.add_parser("references", help="print the reference energies and published results")
     compare = commands.add_parser(

@@ -3,6 +3,8 @@ error, the seconds to it, and what a record and a table carry."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,8 +45,8 @@ def test_a_divergence_ends_the_search():
         "1e-01": {"step": None, "seconds": None}}
 
 
-def test_a_table_can_show_the_time_to_a_target():
-    row = {"cell_id": "a", "status": "completed", "matrix": "m", "L": 4, "J2": 0.5, "J1": 1.0,
+def _row() -> dict:
+    return {"cell_id": "a", "status": "completed", "matrix": "m", "L": 4, "J2": 0.5, "J1": 1.0,
            "model": "vit", "attention": "factored", "layers": 1, "d": 8, "heads": 2,
            "patch": 2, "samples": 64, "steps": 100, "seed": 0, "purpose": "accuracy",
            "energy": -0.52, "energy_error": 0.001, "relative_error": 0.016,
@@ -54,9 +56,30 @@ def test_a_table_can_show_the_time_to_a_target():
            "finished_at": "2026", "config_hash": "h", "seed_family": "f",
            f"steps_to_{target_key(1e-1)}": 3, f"seconds_to_{target_key(1e-1)}": 0.3,
            f"steps_to_{target_key(1e-2)}": None, f"seconds_to_{target_key(1e-2)}": None}
+
+
+def test_a_table_can_show_the_time_to_a_target():
+    row = _row()
     text = render_table(pd.DataFrame([row]), "markdown", time_to_target=1e-1)
     assert "| Steps to 1e-01 | Time to 1e-01 |" in text and "| 3 | 0 s |" in text
     assert "| not reached | not reached |" in render_table(pd.DataFrame([row]), "markdown",
                                                           time_to_target=1e-2)
     with pytest.raises(ValueError, match="1e-05"):
         render_table(pd.DataFrame([row]), time_to_target=1e-5)
+
+
+def test_several_targets_add_two_columns_each_in_the_order_given():
+    runs = pd.DataFrame([_row()])
+    both, hundredth, tenth = (render_table(runs, "markdown", time_to_target=t).splitlines()
+                              for t in ([1e-2, 1e-1], 1e-2, 1e-1))
+    assert both[2].endswith("| Steps to 1e-02 | Time to 1e-02 | Steps to 1e-01 | Time to 1e-01 |")
+    for line in (2, 4):  # the header and the row: 1e-02's two columns, then 1e-01's
+        cells = [table[line].strip("| ").split(" | ") for table in (both, hundredth, tenth)]
+        assert cells[0] == cells[1] + cells[2][-2:]
+    assert both[4].endswith("| not reached | not reached | 3 | 0 s |")
+    csv = pd.read_csv(io.StringIO(render_table(runs, "csv", time_to_target=(1e-2, 1e-1))))
+    single = [pd.read_csv(io.StringIO(render_table(runs, "csv", time_to_target=t)))
+              for t in (1e-2, 1e-1)]
+    assert list(csv.columns[-4:]) == ["steps_to_1e-02", "seconds_to_1e-02",
+                                      "steps_to_1e-01", "seconds_to_1e-01"]
+    pd.testing.assert_frame_equal(csv, single[0].join(single[1].iloc[:, -2:]))

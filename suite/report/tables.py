@@ -12,14 +12,16 @@ DataFrame (:func:`suite.report.records.load_runs`) in, text out.
   short run says nothing about accuracy.
 * ViT rows come first, then RBM, CNN and plugins (:func:`suite.report.models.in_model_order`);
   their ViT-only cells (layers, d, h) read ``-``, and the first column is then ``Model``.
-* ``time_to_target`` adds the steps and training seconds at which a run came within that
-  relative error of its reference (:mod:`suite.report.targets`).
+* ``time_to_target`` (one target or several) adds, per target in the order given, the steps and
+  training seconds at which a run came within that relative error of its reference
+  (:mod:`suite.report.targets`).
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -174,8 +176,17 @@ def _is_timing(row: pd.Series) -> bool:
     return row.get("purpose") == TIMING
 
 
+def _keys(time_to_target: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The target keys (``1e-03``) as a tuple, in the order given (repeats dropped): none for
+    ``None``, one for a single key."""
+    if time_to_target is None:
+        return ()
+    keys = (time_to_target,) if isinstance(time_to_target, str) else time_to_target
+    return tuple(dict.fromkeys(keys))
+
+
 def _cells(row: pd.Series, latex: bool, seeds: bool = False,
-           time_to_target: str | None = None) -> list[str]:
+           time_to_target: tuple[str, ...] = ()) -> list[str]:
     timing = _is_timing(row)
     energy = NOT_AN_ACCURACY if timing else format_with_error(row["energy"], row["energy_error"])
     vit = _is_vit(row)
@@ -197,10 +208,9 @@ def _cells(row: pd.Series, latex: bool, seeds: bool = False,
     if seeds:
         best = format_with_error(row["best_energy"], float("nan")) if not timing else ""
         cells += [f"${best}$" if latex and best else best, str(int(row["n_seeds"]))]
-    if time_to_target is not None:
-        cells += ["" if timing else _optional(row.get(f"steps_to_{time_to_target}"), "{:.0f}"),
-                  "" if timing else _optional(row.get(f"seconds_to_{time_to_target}"),
-                                              None)]
+    for key in time_to_target:
+        cells += ["" if timing else _optional(row.get(f"steps_to_{key}"), "{:.0f}"),
+                  "" if timing else _optional(row.get(f"seconds_to_{key}"), None)]
     return cells
 
 
@@ -234,14 +244,15 @@ def _optional(value, spec: str | None) -> str:
     return format_duration(float(value)) if spec is None else spec.format(value)
 
 
-def _headers(seeds: bool, time_to_target: str | None, models: bool = False) -> tuple[str, ...]:
+def _headers(seeds: bool, time_to_target: tuple[str, ...],
+             models: bool = False) -> tuple[str, ...]:
     """The columns; the first is ``Model`` rather than the paper's ``Attention`` where a block
     holds other models than the ViT (``models``)."""
     headers = (("Model",) + HEADERS[1:]) if models else HEADERS
     if seeds:
         headers += ("Best seed", "Seeds")
-    if time_to_target is not None:
-        headers += (f"Steps to {time_to_target}", f"Time to {time_to_target}")
+    for key in time_to_target:
+        headers += (f"Steps to {key}", f"Time to {key}")
     return headers
 
 
@@ -268,8 +279,10 @@ def _matrix_prefix(block: TableBlock) -> str:
     return "" if block.matrix == NO_MATRIX else f"matrix {block.matrix}: "
 
 
-def to_markdown(blocks: list[TableBlock], time_to_target: str | None = None) -> str:
-    """GitHub-flavoured Markdown: a heading line and a pipe table per block."""
+def to_markdown(blocks: list[TableBlock], time_to_target: str | Sequence[str] | None = None) -> str:
+    """GitHub-flavoured Markdown: a heading line and a pipe table per block.
+    ``time_to_target``: the target keys (``1e-03``), one or several, two columns each."""
+    time_to_target = _keys(time_to_target)
     out = []
     seeds = _has_seeds(blocks)
     for block in blocks:
@@ -300,8 +313,10 @@ def _latex_number(value: float) -> str:
     return f"${value:.10g}$"
 
 
-def to_latex(blocks: list[TableBlock], time_to_target: str | None = None) -> str:
-    """One booktabs ``table`` per block; needs only ``\\usepackage{booktabs}``."""
+def to_latex(blocks: list[TableBlock], time_to_target: str | Sequence[str] | None = None) -> str:
+    """One booktabs ``table`` per block; needs only ``\\usepackage{booktabs}``.
+    ``time_to_target``: the target keys (``1e-03``), one or several, two columns each."""
+    time_to_target = _keys(time_to_target)
     out = ["% nqsbench tables; requires \\usepackage{booktabs}"]
     seeds = _has_seeds(blocks)
     for block in blocks:
@@ -347,8 +362,10 @@ ACCURACY_COLUMNS: tuple[str, ...] = ("energy", "energy_error", "energy_text", "r
 """left empty in the CSV rows of timing cells"""
 
 
-def to_csv(blocks: list[TableBlock], time_to_target: str | None = None) -> str:
-    """Machine-readable: the numbers behind the tables, one row per model and block."""
+def to_csv(blocks: list[TableBlock], time_to_target: str | Sequence[str] | None = None) -> str:
+    """Machine-readable: the numbers behind the tables, one row per model and block.
+    ``time_to_target``: the target keys (``1e-03``), one or several, two columns each."""
+    time_to_target = _keys(time_to_target)
     seeds = _has_seeds(blocks)
     columns = list(CSV_COLUMNS) + (list(SEED_COLUMNS) if seeds else [])
     models = _has_other_models(blocks)
@@ -358,8 +375,8 @@ def to_csv(blocks: list[TableBlock], time_to_target: str | None = None) -> str:
     if any(block.rows["wall_seconds"].notna().any() for block in blocks
            if "wall_seconds" in block.rows):
         columns.append("wall_seconds")
-    if time_to_target is not None:
-        columns += [f"steps_to_{time_to_target}", f"seconds_to_{time_to_target}"]
+    for key in time_to_target:
+        columns += [f"steps_to_{key}", f"seconds_to_{key}"]
     frames = [block.rows for block in blocks]
     if not frames:
         return ",".join(columns) + "\n"
@@ -382,16 +399,16 @@ RENDERERS = {"markdown": to_markdown, "latex": to_latex, "csv": to_csv}
 
 
 def render_table(runs: pd.DataFrame, fmt: str = "markdown",
-                 time_to_target: float | None = None) -> str:
+                 time_to_target: float | Sequence[float] | None = None) -> str:
     """The paper-style tables of ``runs`` in ``fmt`` (markdown, latex or csv); with
-    ``time_to_target`` (one of :data:`suite.report.targets.TARGETS`), two more columns: the
-    steps and the training time to that relative error."""
+    ``time_to_target`` (one or more of :data:`suite.report.targets.TARGETS`), two more columns
+    per target, in the order given: the steps and the training time to that relative error."""
     if fmt not in RENDERERS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    key = None
-    if time_to_target is not None:
-        if time_to_target not in TARGETS:
+    targets = () if time_to_target is None else (
+        (time_to_target,) if isinstance(time_to_target, (int, float)) else tuple(time_to_target))
+    for target in targets:
+        if target not in TARGETS:
             raise ValueError(f"time to target is recorded for {', '.join(map(str, TARGETS))}, "
-                             f"not {time_to_target}")
-        key = target_key(time_to_target)
-    return RENDERERS[fmt](table_blocks(runs), key)
+                             f"not {target}")
+    return RENDERERS[fmt](table_blocks(runs), tuple(target_key(t) for t in targets))
