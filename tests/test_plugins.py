@@ -44,6 +44,8 @@ BROKEN = {
                            "(x.shape[-1],), jnp.complex128), -1)",
                            "has a complex128 parameter ['w']"),
     "raises": ("raise RuntimeError('boom')", "RuntimeError: boom"),
+    "state": ("return jnp.sum(x, -1) * self.variable('batch_stats', 'mean', lambda: 1.0).value "
+              "+ 0j", "has state besides parameters (batch_stats)"),
 }
 
 
@@ -98,6 +100,14 @@ def test_a_module_without_the_factory(tmp_path, monkeypatch, capsys):
     _module(tmp_path, "no_factory_here", GOOD)
     status, err = _run(tmp_path, "no_factory_here:missing", capsys)
     assert status == 2 and "'no_factory_here' has no attribute 'missing'" in err
+
+
+def test_a_factory_that_is_not_callable(tmp_path, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _module(tmp_path, "not_callable", "build = 3\n")
+    status, err = _run(tmp_path, "not_callable:build", capsys)
+    assert status == 2 and ": model: " in err and "not a callable" in err
+    assert _records(tmp_path) == []
 
 
 def test_a_factory_that_returns_no_module(tmp_path, monkeypatch, capsys):
