@@ -145,3 +145,12 @@ def test_machine_name_names_the_device_for_asv(capsys):
     name = capsys.readouterr().out.strip()
     assert re.fullmatch(r"[a-z0-9.-]+", name)
     assert "-cpu-" in name or "-gpu-" in name  # the platform, then the device model
+
+
+def test_a_reader_that_stops_early_is_no_error():
+    """``nqsbench list | head``: no traceback when the reader has gone, exit status 0 (here the
+    reader, ``true``, exits before anything is written)."""
+    done = subprocess.run(f"{sys.executable} -m suite list --matrix replication | true; "
+                          "exit ${PIPESTATUS[0]}", shell=True, capture_output=True, text=True,
+                          executable="/bin/bash")
+    assert (done.returncode, done.stderr) == (0, "")
