@@ -92,6 +92,10 @@ def _build_parser() -> argparse.ArgumentParser:
                        metavar="{" + ",".join(f"{t:g}" for t in TARGETS) + "}",
                        help="add the steps and training time to one or more of these relative "
                             "errors (two columns each, in the order given)")
+    table.add_argument("--attention", action="store_true",
+                       help="instead of energies, how input-dependent each completed ViT run's "
+                            "attention maps are at initialisation and after training (0: "
+                            "input-independent, as Factored attention is by construction)")
 
     commands.add_parser("references", help="print the reference energies and published results")
     compare = commands.add_parser(

@@ -79,11 +79,16 @@ def warn_problems(problems) -> None:
         print(f"nqsbench: warning: skipped {problem}", file=sys.stderr)
 
 
-def table(args: argparse.Namespace) -> int:
-    """``nqsbench table``: the paper-style tables of the selected runs."""
+def selected_runs(args: argparse.Namespace):
+    """The runs ``nqsbench table`` shows: every record under ``--results``, narrowed to the cells
+    of ``--matrix`` and to ``--only``'s settings; ``None`` (said on stderr) when no completed run
+    matches.
+
+    Raises:
+        MatrixError: ``--only`` matches no run although there are runs.
+    """
     from suite.bench.matrix import config_hash, load_matrix, parse_filters
     from suite.report.rows import load_runs
-    from suite.report.tables import render_table
 
     table = load_runs(args.results)
     warn_problems(table.problems)
@@ -101,10 +106,41 @@ def table(args: argparse.Namespace) -> int:
     if (runs["status"] == "completed").sum() == 0:
         print(f"nqsbench table: no completed runs in {args.results}/runs/ match; produce some "
               "with `nqsbench run`", file=sys.stderr)
+        return None
+    return runs
+
+
+def table(args: argparse.Namespace) -> int:
+    """``nqsbench table``: the paper-style tables of the selected runs (with ``--attention``,
+    how input-dependent their attention maps are instead)."""
+    from suite.report.tables import render_table
+
+    attention = getattr(args, "attention", False)
+    if attention and args.time_to_target:
+        print("nqsbench table: --time-to-target applies to the energy table, not to "
+              "--attention", file=sys.stderr)
+        return 2
+    runs = selected_runs(args)
+    if runs is None:
         return 1
+    if attention:
+        return _attention_table(args, runs)
     matrices = sorted(runs.loc[runs["status"] == "completed", "matrix"].dropna().unique())
     if args.matrix is None and len(matrices) > 1:
         print(f"nqsbench table: runs of {len(matrices)} matrices ({', '.join(matrices)}), one "
               "block each; --matrix NAME shows one", file=sys.stderr)
     sys.stdout.write(render_table(runs, args.format, args.time_to_target))
+    return 0
+
+
+def _attention_table(args: argparse.Namespace, runs) -> int:
+    """``nqsbench table --attention``: one row per completed ViT run with attention snapshots."""
+    from suite.report.attention_table import attention_rows, render_attention_table
+
+    summary = attention_rows(runs)
+    if summary.empty:
+        print(f"nqsbench table: no completed ViT run in {args.results}/runs/ that matches has "
+              "attention snapshots", file=sys.stderr)
+        return 1
+    sys.stdout.write(render_attention_table(summary, args.format))
     return 0

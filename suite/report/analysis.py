@@ -15,8 +15,8 @@ from suite.report.models import ATTENTION_NAMES
 from suite.report.records import STATUS_COMPLETED, RecordError, RunRecord, read_record
 from suite.report.references import find_reference, load_published
 
-ATTENTION_SUMMARY_COLUMNS: tuple[str, ...] = ("run", "L", "J2", "layers", "d", "model_name",
-                                              "initial", "final")
+ATTENTION_SUMMARY_COLUMNS: tuple[str, ...] = ("run", "L", "J2", "attention", "layers", "d",
+                                              "seed", "steps", "model_name", "initial", "final")
 PUBLISHED_COLUMNS: tuple[str, ...] = (
     "L", "J2", "label", "attention", "layers", "model_name", "energy", "energy_error",
     "relative_error", "relative_error_uncertainty", "n_parameters", "seconds_per_step", "device",
@@ -39,8 +39,9 @@ def attention_summary(runs: pd.DataFrame) -> pd.DataFrame:
     """The input dependence of every completed run whose record has attention snapshots.
 
     Args:
-        runs: rows of ``suite.report.records.load_runs`` with ``run`` (the run id) and
-            ``model_name`` added; each row's ``path`` is read again for its attention maps.
+        runs: rows of ``suite.report.rows.load_runs`` with ``run`` (the run id) added (and
+            ``model_name``, which ``load_runs`` has); each row's ``path`` is read again for its
+            attention maps. ``attention``, ``seed`` and ``steps`` are copied where present.
 
     Returns:
         :data:`ATTENTION_SUMMARY_COLUMNS`: ``initial`` and ``final`` are
@@ -57,8 +58,9 @@ def attention_summary(runs: pd.DataFrame) -> pd.DataFrame:
         if not attention:
             continue
         rows.append({
-            "run": row["run"], "L": row["L"], "J2": row["J2"], "layers": row["layers"],
-            "d": row["d"], "model_name": row["model_name"],
+            "run": row["run"], "L": row["L"], "J2": row["J2"],
+            "attention": row.get("attention"), "layers": row["layers"], "d": row["d"],
+            "seed": row.get("seed"), "steps": row.get("steps"), "model_name": row["model_name"],
             "initial": input_dependence(np.asarray(attention["initial"])),
             "final": input_dependence(np.asarray(attention["final"])),
         })
