@@ -16,14 +16,13 @@ from plotly.subplots import make_subplots
 
 from dashboard.colours import MODEL_COLOURS, MODEL_ORDER, model_colour  # noqa: F401 (re-exported)
 from dashboard.colours import ordered_models as _ordered
-from suite.report.analysis import pareto_fronts
+from suite.report.analysis import NUMERICAL_ZERO, pareto_fronts
 from suite.report.models import model_details
 from suite.report.regressions import cell_label
 
 DEVICE_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "triangle-down", "pentagon")
 PUBLISHED_SYMBOL = "star"
 FRONT_COLOUR = "rgba(60, 60, 60, 0.55)"
-NUMERICAL_ZERO = 1e-9  # input dependence below this is rounding (records keep 6 decimals)
 COST_AXES = {
     "n_parameters": "parameters",
     "seconds_per_step": "seconds per step",

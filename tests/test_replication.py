@@ -55,8 +55,9 @@ def test_replication_measures_what_the_report_needs(replication):
 
 @pytest.mark.parametrize("L", [4, pytest.param(6, marks=pytest.mark.slow)])  # 6x6: 1-2 min
 def test_a_one_step_slice_of_replication_runs(replication, tmp_path, L):
-    """The first cell of each lattice size, cut to one step and small evaluation and exact
-    checks, runs through the runner and writes a completed record with attention maps."""
+    """The T5 cell at J2/J1 = 0.5, seed 0, of each lattice size, cut to one step and 64 training
+    and evaluation samples (its exact check and projection as in the matrix), runs through the
+    runner and writes a completed record with attention maps."""
     [cell] = [c for c in replication.cells
               if c.settings["L"] == L and c.settings["attention"] == "t5"
               and c.config.seed == 0 and c.settings["J2"] == 0.5]

@@ -22,6 +22,8 @@ PUBLISHED_COLUMNS: tuple[str, ...] = (
     "relative_error", "relative_error_uncertainty", "n_parameters", "seconds_per_step", "device",
     "cost", "citation", "reference_id")
 SCALING_BASELINE = "Factored"
+NUMERICAL_ZERO = 1e-9
+"""an :func:`input_dependence` below this is rounding (records keep 6 decimals): shown as 0"""
 
 
 def input_dependence(maps: np.ndarray) -> float:

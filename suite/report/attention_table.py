@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.report.analysis import attention_summary
-from suite.report.models import ATTENTION_ORDER
+from suite.report.analysis import NUMERICAL_ZERO, attention_summary
+from suite.report.models import model_rank
 from suite.report.tables import FORMATS, latex_escape
 
 HEADERS: tuple[str, ...] = ("Attention", "L", "J2/J1", "Layers", "d", "Seed", "Steps",
@@ -29,8 +29,6 @@ CAPTION = ("Input dependence of the attention maps: the largest, over layers and
            "mean absolute deviation of the maps from their average over the input "
            "configurations, relative to that average's mean absolute value (0 for "
            "input-independent attention: Factored is 0 by construction).")
-NUMERICAL_ZERO = 1e-9
-"""an input dependence below this is rounding and is shown as ``0`` (as on the dashboard)"""
 
 
 def attention_rows(runs: pd.DataFrame) -> pd.DataFrame:
@@ -47,7 +45,7 @@ def attention_rows(runs: pd.DataFrame) -> pd.DataFrame:
 
 def in_attention_order(summary: pd.DataFrame) -> pd.DataFrame:
     """``summary``'s rows by L, J2, attention (paper order), seed, then layers, d, steps, run."""
-    rank = summary["attention"].map(lambda name: ATTENTION_ORDER.get(name, len(ATTENTION_ORDER)))
+    rank = summary["attention"].map(lambda attention: model_rank("vit", attention))
     return (summary.assign(_rank=rank)
             .sort_values(["L", "J2", "_rank", "model_name", "seed", "layers", "d", "steps",
                           "run"], kind="stable")
