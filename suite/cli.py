@@ -11,9 +11,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS, DTYPES, SETTINGS, RunConfig
+from suite.bench.config import DEFAULT_CHECKPOINT_SECONDS, SETTINGS, RunConfig
 from suite.bench.matrix import MatrixError, existing_values
 from suite.bench.memory import check_fits
+from suite.cli_compare import add_compare_parser
 from suite.cli_options import (
     add_matrix_options,
     add_memory_budget,
@@ -98,19 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
                             "input-independent, as Factored attention is by construction)")
 
     commands.add_parser("references", help="print the reference energies and published results")
-    compare = commands.add_parser(
-        "compare", help="race another engine on the same cells (seconds per step, energies)")
-    compare.add_argument("peer", choices=["netket"], help="the engine to race (pip install -e '.[peers]')")
-    add_matrix_options(compare)
-    compare.add_argument("--steps", type=int, default=20,
-                         help="timed steps per engine and cell (default %(default)s)")
-    compare.add_argument("--warmup", type=int, default=2,
-                         help="untimed steps first, compilation included (default %(default)s)")
-    compare.add_argument("--sampler-dtype", default=None, choices=DTYPES,
-                         help="sample in this precision in both engines (e.g. float32 with the "
-                              "float64 model: mixed precision); default: the cells' own setting")
-    compare.add_argument("--no-record", action="store_true",
-                         help="print only; do not write records to RESULTS/compare/")
+    add_compare_parser(commands)
     dashboard = commands.add_parser("dashboard", help="serve the results dashboard (Dash app)")
     dashboard.add_argument("--results", default="results",
                            help="results directory with runs/ and asv/ (default results)")
@@ -267,25 +256,9 @@ def _cmd_references(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from suite.bench.matrix import with_setting
-    from suite.perf.netket import PeerUnavailableError, netket_available, race_cells
+    from suite.cli_compare import compare
 
-    if not netket_available():
-        print("nqsbench compare: NetKet is not installed; pip install -e '.[peers]'", file=sys.stderr)
-        return 2
-    matrix, cells = _selected_cells(args)
-    if args.sampler_dtype is not None:
-        cells = [with_setting(cell, "sampler_dtype", args.sampler_dtype) for cell in cells]
-    print(f"matrix {matrix.name}: racing NetKet on {len(cells)} cell(s), {args.steps} timed steps "
-          f"each after {args.warmup} warm-up", file=sys.stderr)
-    try:
-        table = race_cells(cells, None if args.no_record else args.results, steps=args.steps,
-                           warmup=args.warmup)
-    except PeerUnavailableError as error:
-        print(f"nqsbench compare: {error}", file=sys.stderr)
-        return 2
-    sys.stdout.write(table)
-    return 0
+    return compare(args, _selected_cells(args))
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:

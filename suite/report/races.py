@@ -23,6 +23,7 @@ from suite.report.formatting import format_with_error
 from suite.report.models import display_model_name
 from suite.report.records import (
     RACE_KIND,
+    TARGET_RACE_KIND,
     Record,
     RecordError,
     as_record,
@@ -147,6 +148,8 @@ def load_comparisons(results_dir: str | Path) -> tuple[pd.DataFrame, list[str]]:
             continue
         try:
             record = read_record(path)
+            if record.kind == TARGET_RACE_KIND:  # a time-to-target race: its own table
+                continue
             if not isinstance(record, RaceRecord):
                 raise RecordError(path, f"is a {record.kind} record")
             rows.append(comparison_row(path, record))

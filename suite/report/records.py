@@ -31,6 +31,7 @@ from suite.version import __version__
 
 RUN_KIND = "run"
 RACE_KIND = "peer-comparison"
+TARGET_RACE_KIND = "time-to-target-race"
 SCHEMA_VERSION = 1
 """the version of run records this code writes"""
 RUNS_DIRECTORY = "runs"
@@ -246,6 +247,7 @@ def record_from_json(raw: Any, path: Path | str = "<record>") -> Record:
         RecordError: not an object, an unknown kind or version, or fields missing or wrong.
     """
     import suite.report.races  # noqa: F401  (registers the race record)
+    import suite.report.target_races  # noqa: F401  (and the time-to-target race record)
 
     path = Path(path)
     if not isinstance(raw, dict):

@@ -70,4 +70,52 @@ def time_to_target(energies: Sequence[float], seconds: Sequence[float], referenc
     return out
 
 
-__all__ = ["TARGETS", "WINDOW", "running_mean", "target_key", "time_to_target"]
+class TargetWatch:
+    """The online form of :func:`time_to_target` for a race that stops to confirm: feed it each
+    step's training energy; it says when the running mean over the last ``window`` steps first
+    comes within ``target`` of ``reference`` (a *candidate*). The race then confirms the
+    candidate with an evaluation pass on fresh samples; after a failed confirmation
+    (:meth:`reject`) the watch waits ``window`` more steps, so that a noisy trace hovering at
+    the target does not buy an evaluation every step.
+
+    Args:
+        reference: the reference energy per site (non-zero).
+        target: the relative error to reach.
+        window: steps in the running mean (fewer at the start of the run).
+    """
+
+    def __init__(self, reference: float, target: float, window: int = WINDOW) -> None:
+        if reference == 0 or not math.isfinite(reference):
+            raise ValueError(f"the reference energy must be finite and non-zero, got {reference}")
+        if target <= 0:
+            raise ValueError(f"the target relative error must be positive, got {target}")
+        self.reference, self.target, self.window = float(reference), float(target), int(window)
+        self._recent: list[float] = []
+        self._quiet_until = 0
+        self.steps = 0
+        """energies seen so far"""
+
+    def relative_error(self, energy: float) -> float:
+        """|energy - reference| / |reference|."""
+        return abs(energy - self.reference) / abs(self.reference)
+
+    def observe(self, energy: float) -> bool:
+        """Add one step's training energy; ``True`` when the running mean is within the target
+        (and no rejection is being waited out). A non-finite energy is never a candidate."""
+        self.steps += 1
+        self._recent = [*self._recent[-(self.window - 1):], float(energy)] if self.window > 1 \
+            else [float(energy)]
+        mean = sum(self._recent) / len(self._recent)
+        return (self.steps > self._quiet_until and math.isfinite(mean)
+                and self.relative_error(mean) <= self.target)
+
+    def reached(self, energy: float) -> bool:
+        """Whether an evaluation's energy is within the target (the confirmation)."""
+        return math.isfinite(energy) and self.relative_error(energy) <= self.target
+
+    def reject(self) -> None:
+        """The evaluation did not confirm the candidate: no new candidate for ``window`` steps."""
+        self._quiet_until = self.steps + self.window
+
+
+__all__ = ["TARGETS", "WINDOW", "TargetWatch", "running_mean", "target_key", "time_to_target"]
