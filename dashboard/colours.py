@@ -20,6 +20,8 @@ MODEL_ORDER = BUILTIN_ORDER
 OTHER_COLOURS = ("#9467bd", "#ff7f0e", "#e377c2", "#17becf", "#bcbd22", "#393b79", "#637939",
                  "#8c6d31", "#843c39", "#7b4173")
 """the colours of other models (plugins), one chosen by the name's hash"""
+ENGINE_COLOURS = {"nqsbench": "#1f77b4", "netket": "#ff7f0e"}
+"""each engine's colour in the races against NetKet (step time and time to target)"""
 
 
 def model_colour(name: str) -> str:
@@ -27,6 +29,14 @@ def model_colour(name: str) -> str:
     if name in MODEL_COLOURS:
         return MODEL_COLOURS[name]
     digest = hashlib.sha256(str(name).encode()).digest()
+    return OTHER_COLOURS[int.from_bytes(digest[:4], "big") % len(OTHER_COLOURS)]
+
+
+def engine_colour(engine: str) -> str:
+    """The colour of an engine in a race: :data:`ENGINE_COLOURS`, else one chosen by its name."""
+    if engine in ENGINE_COLOURS:
+        return ENGINE_COLOURS[engine]
+    digest = hashlib.sha256(str(engine).encode()).digest()
     return OTHER_COLOURS[int.from_bytes(digest[:4], "big") % len(OTHER_COLOURS)]
 
 

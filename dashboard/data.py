@@ -1,4 +1,4 @@
-"""What the dashboard shows, read from a results directory: runs, asv history and references.
+"""What the dashboard shows, read from a results directory: runs, asv history, races, references.
 
 Everything here is plain pandas and ``suite.report``'s loaders and analysis; nothing imports
 Dash and nothing computes a result itself. Loading is cached on the directory's contents (file
@@ -23,6 +23,7 @@ from suite.report.races import COMPARISON_COLUMNS, COMPARISONS_DIRECTORY, load_c
 from suite.report.records import RUNS_DIRECTORY, STATUS_COMPLETED, RecordError, read_record
 from suite.report.rows import load_runs
 from suite.report.tables import TIMING
+from suite.report.target_races import TargetRaceRecord, load_target_races, summarise
 
 ASV_DIRECTORY = "asv"
 
@@ -42,6 +43,8 @@ class DashboardData:
         asv_problem: why the asv results could not be read, or ``None``.
         signature: the file names, sizes and times this snapshot was read from.
         comparisons: ``suite.report.races.load_comparisons``' races against NetKet.
+        target_races: ``suite.report.target_races.load_target_races``' time-to-target races,
+            oldest first (a record whose seed runs cannot be summarised is among ``problems``).
     """
 
     results_dir: Path
@@ -52,6 +55,7 @@ class DashboardData:
     signature: tuple = ()
     comparisons: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=list(COMPARISON_COLUMNS)))
+    target_races: tuple[TargetRaceRecord, ...] = ()
 
     @property
     def completed(self) -> pd.DataFrame:
@@ -90,14 +94,37 @@ def _load_cached(results_dir: Path, signature: tuple) -> DashboardData:
     runs["relative_error_uncertainty"] = analysis.relative_error_uncertainty(
         runs["energy_error"], runs["reference_energy"])
     comparisons, comparison_problems = load_comparisons(results_dir)
-    problems = tuple(str(problem) for problem in table.problems) + tuple(comparison_problems)
+    target_races, target_problems = _target_races(results_dir, comparison_problems)
+    problems = (tuple(str(problem) for problem in table.problems) + tuple(comparison_problems)
+                + tuple(target_problems))
     try:
         asv = load_asv_results(results_dir / ASV_DIRECTORY)
         asv_problem = None
     except Exception as error:  # asv's reader raises many types on a damaged file
         asv, asv_problem = pd.DataFrame(columns=list(ASV_COLUMNS)), (
             f"{results_dir / ASV_DIRECTORY}: the asv results could not be read ({error})")
-    return DashboardData(results_dir, runs, problems, asv, asv_problem, signature, comparisons)
+    return DashboardData(results_dir, runs, problems, asv, asv_problem, signature, comparisons,
+                         target_races)
+
+
+def _target_races(results_dir: Path, known: list[str]) -> tuple[tuple[TargetRaceRecord, ...],
+                                                                 list[str]]:
+    """The time-to-target races that can be summarised, and the problems not already ``known``
+    (both loaders read ``compare/``: a file neither can read is named once)."""
+    records, problems = load_target_races(results_dir)
+    named = {problem.split(": ", 1)[0] for problem in known}
+    problems = [problem for problem in problems if problem.split(": ", 1)[0] not in named]
+    readable = []
+    for record in records:
+        try:
+            summarise(record)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            problems.append(f"{results_dir / COMPARISONS_DIRECTORY}: the time-to-target race on "
+                            f"{record.label or record.cell_id} finished {record.finished_at} "
+                            f"skipped, its seed runs cannot be read ({error!r})")
+            continue
+        readable.append(record)
+    return tuple(readable), problems
 
 
 def read_run(data: DashboardData, run_id: str | None) -> dict[str, Any] | None:

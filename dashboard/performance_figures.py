@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.colours import ENGINE_COLOURS
 from dashboard.figures import LAYOUT_DEFAULTS, _ordered, message_figure, model_colour
 from suite.report.models import display_model_name, model_details
 
@@ -93,12 +94,12 @@ def race_figure(races: pd.DataFrame) -> go.Figure:
     figure = go.Figure()
     figure.add_trace(go.Bar(
         y=labels, x=races["ours_seconds_per_step"], orientation="h", name="nqsbench",
-        marker_color="#1f77b4", text=[f"×{ratio:.2f}" for ratio in races["ratio"]],
+        marker_color=ENGINE_COLOURS["nqsbench"], text=[f"×{ratio:.2f}" for ratio in races["ratio"]],
         textposition="outside", constraintext="none", cliponaxis=False, textfont={"size": 12},
         customdata=hover, hovertemplate="%{customdata}<br>nqsbench %{x:.4g} s/step<extra></extra>"))
     figure.add_trace(go.Bar(
         y=labels, x=races["peer_seconds_per_step"], orientation="h", name="NetKet",
-        marker_color="#ff7f0e",
+        marker_color=ENGINE_COLOURS["netket"],
         customdata=[f"{text}<br>NetKet {version}" for text, version
                     in zip(hover, races["peer_version"], strict=True)],
         hovertemplate="%{customdata}: %{x:.4g} s/step<extra></extra>"))
