@@ -70,6 +70,7 @@ def build_vmc(config: RunConfig, sr_solver: str | None = None,
         sr_mode=optimizer.sr_mode,
         sr_solver=sr_solver or optimizer.sr_solver,
         sr_chunk_size=sr_chunk or optimizer.sr_chunk,
+        momentum=optimizer.momentum or None,
         dtype=DTYPES[config.model.dtype],
         sampling_dtype=None if sampling.dtype is None else DTYPES[sampling.dtype],
     )

@@ -247,7 +247,9 @@ class OptimizerConfig:
     ``learning_rate`` and ``diag_shift`` each follow a schedule (``constant``, ``cosine`` decay
     to ``*_final``, or ``exponential`` decay to ``*_final``) over ``steps``. ``sr_mode`` picks the
     linear system: ``sample`` (the 2M x 2M kernel, Chen & Heyl 2024 / Rende et al. 2024),
-    ``parameter`` (the P x P metric), or ``auto`` (the smaller of the two).
+    ``parameter`` (the P x P metric), or ``auto`` (the smaller of the two). ``momentum`` > 0
+    turns SR into SPRING (Goldshlager, Abrahamsen & Lin 2024; NetKet's
+    ``VMC_SR(momentum=...)``), which carries the previous direction from step to step.
     """
 
     steps: int = setting("steps", 300, "optimisation steps", constraint=POSITIVE)
@@ -275,10 +277,18 @@ class OptimizerConfig:
                                    "SR solver (default: the network chunk, lowered to fit "
                                    "512 MiB, or what --memory-budget selects); changes memory, "
                                    "never the update", constraint=POSITIVE, hashed=False)
+    momentum: float = setting("momentum", 0.0, "SPRING momentum mu in [0, 1): SR regularised "
+                              "towards mu times the previous direction (0: plain SR; NetKet "
+                              "suggests about 0.8)", constraint=NON_NEGATIVE, before=0.0)
 
     def validate(self) -> OptimizerConfig:
-        """Check every setting, then that a decaying schedule has its final value."""
+        """Check every setting, then that a decaying schedule has its final value and that the
+        momentum is below 1."""
         check_settings(self, SETTINGS)
+        if self.momentum >= 1:
+            raise ConfigError("momentum", f"momentum={self.momentum} must be below 1 (SPRING "
+                                          "needs mu in [0, 1)); choose e.g. 0.8, or 0 for "
+                                          "plain SR")
         for prefix in ("learning_rate", "diag_shift"):
             schedule = getattr(self, f"{prefix}_schedule")
             if schedule != "constant" and getattr(self, f"{prefix}_final") is None:

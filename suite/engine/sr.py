@@ -12,6 +12,15 @@ and the parameters move by -learning_rate * direction. When P > 2M the same dire
 in sample space, X^T (X X^T + lambda I)^-1 (2 e) (Chen & Heyl 2024; Rende et al. 2024), which is
 the identical vector by the push-through identity. This matches NetKet's ``VMC_SR`` convention.
 
+SPRING (SR with momentum mu, Goldshlager, Abrahamsen & Lin 2024; NetKet's
+``VMC_SR(momentum=mu)``): both solvers also take ``momentum`` and ``previous`` (phi_prev, the
+previous step's direction) and return argmin ||X phi - 2e||^2 + lambda ||phi - mu phi_prev||^2,
+
+    (S + lambda I)^-1 (2 X^T e + lambda mu phi_prev)
+    = X^T (X X^T + lambda I)^-1 (2e - mu X phi_prev) + mu phi_prev;
+
+``gradient`` stays 2 X^T e, and mu = 0 is plain SR (:mod:`suite.engine.spring`).
+
 :func:`sr_direction` takes the whole Jacobian (M, 2, P): 2 M P numbers, 12 GB in float64 at the
 paper's 10x10 cell (M = 4096, P ~ 185k). :func:`sr_direction_chunked` computes the same direction
 from the log-amplitude itself, holding about two (chunk, 2, P) Jacobian blocks at a time; its
@@ -27,6 +36,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
+
+from suite.engine.spring import jacobian_times_previous
 
 EIGEN_CUTOFF = 1e-12
 SOLVERS: tuple[str, ...] = ("dense", "chunked", "auto")
@@ -89,6 +100,8 @@ def sr_direction(
     diag_shift: jax.Array,
     mode: str = "auto",
     weights: jax.Array | None = None,
+    momentum: jax.Array | None = None,
+    previous: jax.Array | None = None,
 ) -> SRSolution:
     """Stochastic-reconfiguration direction from per-sample log-derivatives.
 
@@ -99,6 +112,8 @@ def sr_direction(
         mode: ``sample``, ``parameter`` or ``auto``.
         weights: (M,) probabilities of the samples, summing to 1; ``None`` for Monte Carlo
             samples (1/M each). Exact enumeration passes |psi|^2 here.
+        momentum: SPRING's mu (scalar, may be traced); ``None``: plain SR.
+        previous: (P,) the previous step's direction phi_prev (``None``: plain SR).
 
     Returns:
         :class:`SRSolution`.
@@ -113,13 +128,16 @@ def sr_direction(
     de = (local_energies - jnp.sum(weights * local_energies)) * scale
     e = jnp.concatenate([jnp.real(de), jnp.imag(de)]).astype(X.dtype)  # (2M,)
     gradient = 2.0 * (X.T @ e)
+    spring = momentum is not None and previous is not None
     if choose_mode(mode, n_samples, n_parameters) == "sample":
         kernel = X @ X.T + diag_shift * jnp.eye(2 * n_samples, dtype=X.dtype)
-        y, failed = solve_positive_definite(kernel, 2.0 * e)
-        direction = X.T @ y
+        rhs = 2.0 * e - momentum * (X @ previous) if spring else 2.0 * e
+        y, failed = solve_positive_definite(kernel, rhs)
+        direction = X.T @ y + momentum * previous if spring else X.T @ y
     else:
         metric = X.T @ X + diag_shift * jnp.eye(n_parameters, dtype=X.dtype)
-        direction, failed = solve_positive_definite(metric, gradient)
+        rhs = gradient + diag_shift * momentum * previous if spring else gradient
+        direction, failed = solve_positive_definite(metric, rhs)
     return SRSolution(direction, gradient, failed)
 
 
@@ -243,6 +261,8 @@ def sr_direction_chunked(
     weights: jax.Array | None = None,
     constrain: Callable[[jax.Array], jax.Array] | None = None,
     block_multiple: int = 1,
+    momentum: jax.Array | None = None,
+    previous: jax.Array | None = None,
 ) -> SRSolution:
     """:func:`sr_direction` without the (M, 2, P) Jacobian: Jacobian blocks of ``chunk_size``
     samples, recomputed where needed, inside ``jit``-able loops (no host synchronisation).
@@ -259,6 +279,9 @@ def sr_direction_chunked(
        2 X^T e from the X_i; then y = (K + lambda)^-1 2e and the direction X^T y by one more
        chunked vector-Jacobian product (cotangent sqrt(w) y, less the mean's share).
        Parameter space: S = sum_i X_i^T X_i and 2 X^T e, one pass over the blocks.
+    3. SPRING (``momentum`` and ``previous`` given): in sample space X phi_prev by one more
+       chunked pass, forward mode (:func:`suite.engine.spring.jacobian_times_previous`); in
+       parameter space nothing more.
 
     Cost, in Jacobians of one sample (each two reverse passes of the network): sample space
     ~ M (n + 1) / 2 for the kernel plus ~ 1.5 M for the two vector-Jacobian passes, against M for
@@ -283,6 +306,8 @@ def sr_direction_chunked(
             passes a sharding constraint, so that with samples split over devices each device
             computes its rows of every block (``None``: nothing).
         block_multiple: c is a multiple of this (the number of devices sharing the samples).
+        momentum: SPRING's mu (scalar, may be traced); ``None``: plain SR.
+        previous: (P,) phi_prev in ``ravel_pytree(params)`` order (``None``: plain SR).
 
     Returns:
         :class:`SRSolution`, equal to :func:`sr_direction`'s up to rounding; vectors in the
@@ -292,12 +317,14 @@ def sr_direction_chunked(
     sizes = [leaf.size for leaf in _leaves(params)]
     n_parameters = sum(sizes)
     dtype = jnp.result_type(*_leaves(params))
+    spring = momentum is not None and previous is not None
     if weights is None:
         weights = jnp.full(n_samples, 1.0 / n_samples, dtype=dtype)
     n_blocks = -(-n_samples // max(int(chunk_size), 1))
     if n_blocks == 1:  # one block is the whole Jacobian: nothing to save
         jacobian = _flat(sample_jacobian(log_amplitude, params, configs), 2)  # (M, 2, P)
-        return sr_direction(jacobian, local_energies, diag_shift, mode, weights)
+        return sr_direction(jacobian, local_energies, diag_shift, mode, weights, momentum,
+                            previous)
     chunk = block_multiple * -(-n_samples // (n_blocks * block_multiple))
     constrain = constrain or _unchanged
     padding = n_blocks * chunk - n_samples
@@ -330,19 +357,26 @@ def sr_direction_chunked(
         start = (jnp.zeros((n_parameters, n_parameters), dtype), jnp.zeros(n_parameters, dtype))
         (metric, gradient), _ = jax.lax.scan(add_block, start, jnp.arange(n_blocks))
         metric = metric + diag_shift * jnp.eye(n_parameters, dtype=dtype)
-        direction, failed = solve_positive_definite(metric, 2.0 * gradient)
+        rhs = 2.0 * gradient + diag_shift * momentum * previous if spring else 2.0 * gradient
+        direction, failed = solve_positive_definite(metric, rhs)
         return SRSolution(direction, 2.0 * gradient, failed)
 
     kernel, gradient = _sample_kernel(centred_block, n_blocks, 2 * chunk, e_blocks, sizes)
     size = 2 * n_samples
     kernel = kernel[:size, :size] + diag_shift * jnp.eye(size, dtype=dtype)
-    y, failed = solve_positive_definite(kernel, 2.0 * e.ravel()[:size])
+    rhs = 2.0 * e.ravel()[:size]
+    if spring:
+        rhs = rhs - momentum * jacobian_times_previous(
+            log_amplitude, params, blocks, previous, mean, scale, constrain)[:size]
+    y, failed = solve_positive_definite(kernel, rhs)
     cotangent = padded(y.reshape(n_samples, 2), jnp.zeros((), dtype)) * jnp.sqrt(weights)[:, None]
     raw = _summed_vjp(log_amplitude, params, blocks, cotangent.reshape(n_blocks, 1, chunk, 2),
                       constrain)
     # X^T y = J^T (sqrt(w) y) - mean^T sum_s sqrt(w_s) y_s
     direction = jnp.concatenate(raw, axis=1)[0] - jnp.sum(cotangent, axis=0) @ jnp.concatenate(
         mean, axis=1)
+    if spring:
+        direction = direction + momentum * previous
     return SRSolution(direction, 2.0 * jnp.concatenate(gradient), failed)
 
 

@@ -1,8 +1,8 @@
 """The variational Monte Carlo step: sample, local energies, log-derivatives, SR, update.
 
 :meth:`VMC.step` is a pure function ``state -> (state, info)`` meant to be jitted once; nothing
-inside it synchronises with the host. Learning rate and diagonal shift follow optax schedules of
-the step counter carried in the state.
+inside it synchronises with the host. Learning rate, diagonal shift and SPRING's momentum follow
+optax schedules of the step counter carried in the state.
 """
 
 from __future__ import annotations
@@ -40,6 +40,16 @@ class VMCState(NamedTuple):
     sampler: SamplerState
     key: jax.Array
     step: jax.Array
+
+
+class SpringState(NamedTuple):
+    """The optimiser state with SPRING's momentum (:mod:`suite.engine.spring`)."""
+
+    inner: Any
+    """the learning-rate step's (optax SGD) state"""
+    previous: jax.Array
+    """(P,) the previous step's direction phi_prev, before the learning rate, in
+    ``ravel_pytree(params)`` order (zeros before the first step)"""
 
 
 class StepInfo(NamedTuple):
@@ -115,13 +125,18 @@ class VMC:
         sr_chunk_size: samples per Jacobian block of the chunked solver (``None``: the network's
             evaluations per call, lowered so that a block fits in 512 MiB;
             :func:`suite.engine.sr.solver_chunk_size`).
+        momentum: SPRING's momentum mu in [0, 1), a number or an optax schedule of the step
+            counter (:mod:`suite.engine.spring`). ``None`` or the number 0: plain SR, and the
+            optimiser state is the SGD state alone; otherwise it is a :class:`SpringState`
+            that carries the previous direction.
     """
 
     def __init__(self, model: nn.Module, hamiltonian: J1J2Hamiltonian,
                  sampler: MetropolisExchange, *, learning_rate: float | optax.Schedule,
                  diag_shift: float | optax.Schedule, sr_mode: str = "auto",
                  dtype=jnp.float64, sampling_dtype=None, sr_solver: str = "dense",
-                 sr_chunk_size: int | None = None) -> None:
+                 sr_chunk_size: int | None = None,
+                 momentum: float | optax.Schedule | None = None) -> None:
         self.model = model
         self.sampling_dtype = None if sampling_dtype == dtype else sampling_dtype
         self.hamiltonian = hamiltonian
@@ -134,6 +149,9 @@ class VMC:
         self.sr_solver = sr_solver
         self.sr_chunk_size = sr_chunk_size
         self.optimizer = optax.sgd(self.learning_rate)
+        plain = momentum is None or (not callable(momentum) and momentum == 0)
+        self.momentum = None if plain else _as_schedule(momentum)
+        """SPRING's momentum schedule, or None for plain SR"""
         self.mesh = None
         """a ``jax.sharding.Mesh`` to split the samples over (``suite.engine.sharding``), or None"""
 
@@ -181,8 +199,10 @@ class VMC:
         thermalize = jax.jit(
             lambda p, c, k: self.sampler.thermalize(self.sampling_log_psi(p), c, k))
         chains = thermalize(params, self.sampler.init(key_chains), key_thermal)
-        return VMCState(params, self.optimizer.init(params), chains, key_run,
-                        jnp.zeros((), jnp.int32))
+        opt_state = self.optimizer.init(params)
+        if self.momentum is not None:
+            opt_state = SpringState(opt_state, jnp.zeros_like(ravel_pytree(params)[0]))
+        return VMCState(params, opt_state, chains, key_run, jnp.zeros((), jnp.int32))
 
     def per_sample_jacobian(self, params, configs: jax.Array) -> jax.Array:
         """d(Re, Im) log psi / d theta for every configuration: (M, N) -> (M, 2, P)."""
@@ -233,7 +253,7 @@ class VMC:
         """The SR direction from the Jacobian (M, 2, P) and local energies (M,), and the
         parameters and optimiser state after one learning-rate step along it."""
         solution = sr_direction(jacobian, local_energies, self.diag_shift(step),
-                                sr_mode or self.sr_mode)
+                                sr_mode or self.sr_mode, None, *self._spring(opt_state, step))
         return self._apply(params, opt_state, solution)
 
     def update_chunked(self, params, opt_state, step: jax.Array, configs: jax.Array,
@@ -242,17 +262,28 @@ class VMC:
         """:meth:`update` from the samples (M, N) instead of their Jacobian: the chunked solver
         (:func:`suite.engine.sr.sr_direction_chunked`), memory O(M^2 + chunk P)."""
         n_parameters = sum(leaf.size for leaf in jax.tree_util.tree_leaves(params))
+        momentum, previous = self._spring(opt_state, step)
         solution = sr_direction_chunked(
             lambda parameters, batch: self.model.apply({"params": parameters}, batch), params,
             configs, local_energies, self.diag_shift(step), self.solver_chunk_size(n_parameters),
             sr_mode or self.sr_mode, constrain=lambda x: constrain_samples(x, self.mesh),
-            block_multiple=1 if self.mesh is None else self.mesh.size)
+            block_multiple=1 if self.mesh is None else self.mesh.size,
+            momentum=momentum, previous=previous)
         return self._apply(params, opt_state, solution)
 
+    def _spring(self, opt_state, step: jax.Array) -> tuple[jax.Array | None, jax.Array | None]:
+        """``(momentum, previous direction)`` for the solvers; ``(None, None)`` for plain SR."""
+        if self.momentum is None:
+            return None, None
+        return self.momentum(step), opt_state.previous
+
     def _apply(self, params, opt_state, solution: SRSolution) -> tuple[Any, Any, SRSolution]:
-        """One learning-rate step along the SR direction."""
+        """One learning-rate step along the SR direction (with SPRING, the direction is kept
+        as the next step's phi_prev)."""
         _, unravel = ravel_pytree(params)
-        updates, opt_state = self.optimizer.update(unravel(solution.direction), opt_state, params)
+        inner = opt_state if self.momentum is None else opt_state.inner
+        updates, inner = self.optimizer.update(unravel(solution.direction), inner, params)
+        opt_state = inner if self.momentum is None else SpringState(inner, solution.direction)
         return optax.apply_updates(params, updates), opt_state, solution
 
     def step(self, state: VMCState) -> tuple[VMCState, StepInfo]:

@@ -14,7 +14,8 @@ For one cell both engines get the same problem and the same work per step:
   the largest power of two that keeps its network calls within ours (``vmc.chunk_size``
   evaluations, capped on a CPU where large batches fall out of cache);
 - the same SR: ``VMC_SR`` with ``use_ntk`` matching our solver (the sample-space kernel when
-  ``sr_mode`` resolves to ``sample``), the same learning-rate and diagonal-shift schedules.
+  ``sr_mode`` resolves to ``sample``), the same learning-rate and diagonal-shift schedules
+  and SPRING's momentum where the cell sets one.
 
 NetKet is used as its documentation recommends for speed: its jax operator
 (``to_jax_operator``), power-of-two chunks, and ``VMC_SR``'s defaults otherwise (``on_the_fly``
@@ -214,7 +215,7 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
                           n_parameters) == "sample"
     driver = nk.driver.VMC_SR(hamiltonian, optax.sgd(vmc.learning_rate),
                               diag_shift=vmc.diag_shift, variational_state=vstate,
-                              use_ntk=use_ntk)
+                              use_ntk=use_ntk, momentum=vmc.momentum)
 
     our_step = jax.jit(vmc.step)
     ours_seconds: list[float] = []
