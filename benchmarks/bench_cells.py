@@ -124,11 +124,22 @@ class TimeToTarget(_CellBenchmark):
     def track_steps_to_1e_3(self, *values):
         return self._reached("1e-03", "step")
 
-    for _method in (track_seconds_to_1e_1, track_seconds_to_1e_2, track_seconds_to_1e_3,
-                    track_seconds_to_1e_4):
+    def track_seconds_to_cell_target(self, *values):
+        """Seconds to the cell's own ``target`` (the race matrices set one); skipped without."""
+        if self.metrics.get("cell_target") is None:
+            raise NotImplementedError("this cell sets no target")
+        return self._reached(self.metrics["cell_target"], "seconds")
+
+    def track_steps_to_cell_target(self, *values):
+        if self.metrics.get("cell_target") is None:
+            raise NotImplementedError("this cell sets no target")
+        return self._reached(self.metrics["cell_target"], "step")
+
+    for _method in (track_seconds_to_cell_target, track_seconds_to_1e_1, track_seconds_to_1e_2,
+                    track_seconds_to_1e_3, track_seconds_to_1e_4):
         _method.unit = "seconds"
         _method.version = "1"
-    for _method in (track_steps_to_1e_2, track_steps_to_1e_3):
+    for _method in (track_steps_to_1e_2, track_steps_to_1e_3, track_steps_to_cell_target):
         _method.unit = "steps"
         _method.version = "1"
     del _method

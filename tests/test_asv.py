@@ -107,7 +107,8 @@ def test_a_narrowed_run_describes_the_same_benchmarks(monkeypatch):
         + ["bench_cells.Accuracy.track_energy_error", "bench_cells.DeviceMemory.track_peak_bytes"]
         + [f"bench_cells.TimeToTarget.track_{m}" for m in (
             "seconds_to_1e_1", "seconds_to_1e_2", "seconds_to_1e_3", "seconds_to_1e_4",
-            "steps_to_1e_2", "steps_to_1e_3")])
+            "steps_to_1e_2", "steps_to_1e_3", "seconds_to_cell_target",
+            "steps_to_cell_target")])
     for benchmark in whole:
         assert benchmark["params"] == [["'t5'", "'decoupled'", "'factored'"], ["0.0", "0.5"]]
         assert benchmark["param_names"] == ["attention", "J2"]
@@ -438,3 +439,17 @@ def test_a_plugin_cell_is_cached_per_version_of_the_plugin(monkeypatch, tmp_path
     assert before.name.startswith(f"{plugin.id}-") and before.parent == cells.cache_path(vit).parent
     (tmp_path / "asv_plugin_model.py").write_text("def build(L):\n    return 1\n")
     assert cells.cache_path(plugin) != before  # an edited plugin is measured again
+
+
+def test_asv_tracks_the_time_to_a_cell_s_own_target(monkeypatch):
+    benchmark = _bench_module(monkeypatch).TimeToTarget()
+    benchmark.metrics = {"cell_target": "3e-03",
+                         "time_to_target": {"3e-03": {"step": 29, "seconds": 15.0}}}
+    assert benchmark.track_seconds_to_cell_target() == 15.0
+    assert benchmark.track_steps_to_cell_target() == 29
+    benchmark.metrics = {"cell_target": "3e-03",
+                         "time_to_target": {"3e-03": {"step": None, "seconds": None}}}
+    assert math.isnan(benchmark.track_seconds_to_cell_target())
+    benchmark.metrics = {"cell_target": None, "time_to_target": {}}
+    with pytest.raises(NotImplementedError, match="no target"):
+        benchmark.track_seconds_to_cell_target()

@@ -323,6 +323,11 @@ class RunConfig:
                                         "symmetries the ViT lacks (point group, translations "
                                         "within a patch) and the spin-flip parity; not "
                                         "part of the cell id", hashed=False)
+    target: float | None = setting("target", None, "a relative energy error this cell is "
+                                   "raced to (nqsbench compare --metric time-to-target) and "
+                                   "whose time to target every run records beside 1e-1 ... "
+                                   "1e-4; not part of the cell id", constraint=POSITIVE,
+                                   hashed=False)
 
     def validate(self) -> RunConfig:
         """Check every section, then that the evaluation samples fill the chains evenly."""
@@ -346,6 +351,9 @@ class RunConfig:
             raise ConfigError("symmetry_projection", "projects the ViT onto the symmetries it "
                                                      "lacks; turn it off for model="
                                                      f"{self.model.model}")
+        if self.target is not None and self.target >= 1:
+            raise ConfigError("target", f"target={self.target} is a relative energy error and "
+                                        "must be below 1; choose e.g. 1e-3")
         if self.eval_samples is not None and self.eval_samples % self.sampler.chains:
             raise ConfigError(
                 "eval_samples",

@@ -57,7 +57,7 @@ from suite.bench.schema import ALWAYS_HASHED, Setting
 from suite.errors import ConfigError
 
 BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "paper-extended", "scaling", "race6",
-                                     "baselines", "replication")
+                                     "baselines", "replication", "race-target")
 DEFAULT_MATRIX = "smoke"
 
 

@@ -24,7 +24,7 @@ from suite.report.records import (
     v_score,
 )
 from suite.report.references import Reference
-from suite.report.targets import WINDOW, time_to_target
+from suite.report.targets import TARGETS, WINDOW, target_key, time_to_target
 from suite.version import __version__
 
 TRACE_POINTS = 250
@@ -125,7 +125,7 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
         "processes": environment.get("process_count", 1),
         **memory,
         **{key: (flops or {}).get(key) for key in FLOP_METRICS},
-        "time_to_target": _time_to_target(result, reference),
+        "time_to_target": _time_to_target(result, reference, cell.config.target),
     }
     if memory_plan is not None:
         metrics["memory_plan"] = memory_plan
@@ -144,16 +144,21 @@ def completed_record(*, cell: Cell, matrix: str, result, reference: Reference | 
     return RunRecord.from_json(_plain(record))
 
 
-def _time_to_target(result, reference: Reference | None) -> dict[str, Any] | None:
-    """When the training energy first came within 1e-1 ... 1e-4 of the reference
-    (:mod:`suite.report.targets`); ``None`` without a reference."""
+def _time_to_target(result, reference: Reference | None, own: float | None = None
+                    ) -> dict[str, Any] | None:
+    """When the training energy first came within 1e-1 ... 1e-4 of the reference, and within
+    the cell's own ``target`` where it sets one (:mod:`suite.report.targets`); ``None`` without
+    a reference."""
     if reference is None:
         return None
+    targets = TARGETS if own is None or target_key(own) in map(target_key, TARGETS) else (
+        *TARGETS, own)
     return {"reference_id": reference.id, "window_steps": WINDOW,
             "statistic": f"first step whose running mean over {WINDOW} steps is within the "
                          "relative error; seconds are summed step times, compile excluded",
+            **({} if own is None else {"cell_target": target_key(own)}),
             **time_to_target(result.trace["energy"], result.trace["seconds"],
-                             reference.energy_per_site)}
+                             reference.energy_per_site, targets)}
 
 
 def _projected_metrics(result, reference: Reference | None, n_sites: int) -> dict[str, Any]:
