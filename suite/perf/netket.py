@@ -156,7 +156,37 @@ def _netket_chunk(samples_per_chunk: int | None, n_samples: int) -> int | None:
     return 1 << (samples_per_chunk.bit_length() - 1)
 
 
-def _exact_energy(vmc, params) -> float | None:
+def netket_problem(nk, config: RunConfig, vmc):
+    """NetKet's Hilbert space (Sz = 0) and our Hamiltonian on it, for ``vmc``'s lattice."""
+    hilbert = nk.hilbert.Spin(s=0.5, N=vmc.n_sites, total_sz=0)
+    lattice = vmc.hamiltonian.lattice
+    return hilbert, netket_hamiltonian(nk, config, hilbert, lattice.nearest_neighbour_bonds(),
+                                       lattice.next_nearest_neighbour_bonds())
+
+
+def netket_state(nk, config: RunConfig, vmc, hilbert, rule, params, seed: int):
+    """NetKet's ``MCState`` with our sampler's settings (``rule``: :func:`_exchange_rule`; reuse
+    one instance, a new rule class misses NetKet's jit caches), from ``params``, its chains
+    thermalised as ours are at creation; and its chunk size."""
+    sampler_config = config.sampler
+    sampler = nk.sampler.MetropolisSampler(hilbert, rule, n_chains=sampler_config.chains,
+                                           sweep_size=vmc.n_sites * sampler_config.sweeps_per_sample,
+                                           dtype=jnp.int8)
+    chunk = _netket_chunk(vmc.hamiltonian.samples_per_chunk(vmc.chunk_size),
+                          sampler_config.n_samples)
+    state_class = _variational_state_class(nk, vmc.sampling_dtype)
+    vstate = state_class(sampler, vmc.model, n_samples=sampler_config.n_samples,
+                         n_discard_per_chain=sampler_config.discard_sweeps,
+                         variables={"params": params}, chunk_size=chunk, sampler_seed=seed,
+                         seed=seed)
+    vstate.sample(n_discard_per_chain=sampler_config.thermalization_sweeps
+                  * sampler_config.sweeps_per_sample)
+    return vstate, chunk
+
+
+def exact_energy_per_site(vmc, params) -> float | None:
+    """The exact energy per site of ``params`` by enumerating the Sz = 0 sector (``None``
+    above :data:`~suite.engine.exact.MAX_EXACT_SITES` sites)."""
     if vmc.n_sites > MAX_EXACT_SITES:
         return None
     log_psi = jax.jit(vmc.log_psi(params))
@@ -192,24 +222,9 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
     state = vmc.init(jax.random.key(config.seed))
     initial_params = state.params
 
-    hilbert = nk.hilbert.Spin(s=0.5, N=n, total_sz=0)
-    lattice = vmc.hamiltonian.lattice
-    hamiltonian = netket_hamiltonian(nk, config, hilbert, lattice.nearest_neighbour_bonds(),
-                                     lattice.next_nearest_neighbour_bonds())
-    sampler = nk.sampler.MetropolisSampler(hilbert, _exchange_rule(nk),
-                                           n_chains=sampler_config.chains,
-                                           sweep_size=n * sampler_config.sweeps_per_sample,
-                                           dtype=jnp.int8)
-    chunk = _netket_chunk(vmc.hamiltonian.samples_per_chunk(vmc.chunk_size),
-                          sampler_config.n_samples)
-    state_class = _variational_state_class(nk, vmc.sampling_dtype)
-    vstate = state_class(sampler, vmc.model, n_samples=sampler_config.n_samples,
-                            n_discard_per_chain=sampler_config.discard_sweeps,
-                            variables={"params": initial_params}, chunk_size=chunk,
-                            sampler_seed=config.seed, seed=config.seed)
-    # thermalise NetKet's chains as ours were (thermalization_sweeps sweeps at creation)
-    vstate.sample(n_discard_per_chain=sampler_config.thermalization_sweeps
-                  * sampler_config.sweeps_per_sample)
+    hilbert, hamiltonian = netket_problem(nk, config, vmc)
+    rule = _exchange_rule(nk)
+    vstate, chunk = netket_state(nk, config, vmc, hilbert, rule, initial_params, config.seed)
     n_parameters = vstate.n_parameters
     use_ntk = choose_mode(config.optimizer.sr_mode, sampler_config.n_samples,
                           n_parameters) == "sample"
@@ -257,14 +272,14 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
         seconds_per_step=statistics.median(ours_seconds[warmup:]),
         step_seconds=ours_seconds[warmup:], warmup_seconds=ours_seconds[:warmup],
         energy=float(info.energy), energy_error=float(info.error),
-        exact_energy=_exact_energy(vmc, state.params), sampling_seconds=ours_sampling)
+        exact_energy=exact_energy_per_site(vmc, state.params), sampling_seconds=ours_sampling)
     peer = EngineTiming(
         engine="netket", version=nk.__version__,
         seconds_per_step=statistics.median(peer_seconds[warmup:]),
         step_seconds=peer_seconds[warmup:], warmup_seconds=peer_seconds[:warmup],
         energy=float(np.real(peer_stats.mean)) / n,
         energy_error=float(peer_stats.error_of_mean) / n,
-        exact_energy=_exact_energy(vmc, driver.state.parameters), sampling_seconds=peer_sampling)
+        exact_energy=exact_energy_per_site(vmc, driver.state.parameters), sampling_seconds=peer_sampling)
     settings = {"operator": type(hamiltonian).__name__, "rule": "UpDownExchange (ours)",
                 "chunk_size": chunk, "use_ntk": use_ntk, "on_the_fly": driver._on_the_fly,
                 "n_chains": sampler_config.chains,

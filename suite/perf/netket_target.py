@@ -24,7 +24,6 @@ import contextlib
 import sys
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from suite.bench.build import build_vmc
@@ -34,11 +33,11 @@ from suite.engine.vmc import make_schedule
 from suite.perf.netket import (
     _exchange_rule,
     _netket,
-    _netket_chunk,
-    _variational_state_class,
-    netket_hamiltonian,
+    exact_energy_per_site,
+    netket_problem,
+    netket_state,
 )
-from suite.perf.time_to_target import AfterStep, exact_energy_per_site
+from suite.perf.time_to_target import AfterStep
 from suite.report.target_races import PEER_SETTINGS
 
 TUTORIAL_LEARNING_RATE = 0.0075
@@ -67,12 +66,7 @@ class NetKetEngine:
         self.setting = setting
         self.version = self.nk.__version__
         self.vmc = build_vmc(config)  # the initial parameters, and the exact check
-        n = self.vmc.n_sites
-        self.hilbert = self.nk.hilbert.Spin(s=0.5, N=n, total_sz=0)
-        lattice = self.vmc.hamiltonian.lattice
-        self.hamiltonian = netket_hamiltonian(self.nk, config, self.hilbert,
-                                              lattice.nearest_neighbour_bonds(),
-                                              lattice.next_nearest_neighbour_bonds())
+        self.hilbert, self.hamiltonian = netket_problem(self.nk, config, self.vmc)
         self.rule = _exchange_rule(self.nk)  # one instance: a new rule class misses the jit caches
         self.driver = None
         self._warm = False
@@ -93,21 +87,8 @@ class NetKetEngine:
 
     def _driver(self, seed: int):
         nk, sampler_config = self.nk, self.config.sampler
-        n = self.vmc.n_sites
         params = self.vmc.init(jax.random.key(seed)).params
-        sampler = nk.sampler.MetropolisSampler(self.hilbert, self.rule,
-                                               n_chains=sampler_config.chains,
-                                               sweep_size=n * sampler_config.sweeps_per_sample,
-                                               dtype=jnp.int8)
-        chunk = _netket_chunk(self.vmc.hamiltonian.samples_per_chunk(self.vmc.chunk_size),
-                              sampler_config.n_samples)
-        state_class = _variational_state_class(nk, self.vmc.sampling_dtype)
-        vstate = state_class(sampler, self.vmc.model, n_samples=sampler_config.n_samples,
-                             n_discard_per_chain=sampler_config.discard_sweeps,
-                             variables={"params": params}, chunk_size=chunk,
-                             sampler_seed=seed, seed=seed)
-        vstate.sample(n_discard_per_chain=sampler_config.thermalization_sweeps
-                      * sampler_config.sweeps_per_sample)
+        vstate, _ = netket_state(nk, self.config, self.vmc, self.hilbert, self.rule, params, seed)
         use_ntk = choose_mode(self.config.optimizer.sr_mode, sampler_config.n_samples,
                               vstate.n_parameters) == "sample"
         settings = self.settings

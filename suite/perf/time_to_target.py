@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import jax
-import numpy as np
 
 from suite.bench.build import build_vmc
 from suite.bench.config import RunConfig
-from suite.engine.exact import MAX_EXACT_SITES, exact_expectation
+from suite.perf.netket import exact_energy_per_site
 from suite.report.targets import WINDOW, TargetWatch, target_key
 
 AfterStep = Callable[[int, float], bool]
@@ -170,15 +169,6 @@ def race_seeds(engines: Sequence[RaceEngine], seeds: Sequence[int], reference: f
             if report is not None:
                 report(engine, run)
     return {key: sorted(value, key=lambda r: r.seed) for key, value in runs.items()}
-
-
-def exact_energy_per_site(vmc, params) -> float | None:
-    """The exact energy per site of ``params`` by enumerating the Sz = 0 sector (``None``
-    above :data:`~suite.engine.exact.MAX_EXACT_SITES` sites)."""
-    if vmc.n_sites > MAX_EXACT_SITES:
-        return None
-    log_psi = jax.jit(vmc.log_psi(params))
-    return exact_expectation(lambda c: np.asarray(log_psi(c)), vmc.hamiltonian).energy / vmc.n_sites
 
 
 class OurEngine:
