@@ -174,7 +174,7 @@ def measure(cell) -> dict[str, Any]:
     from suite.bench.provenance import peak_memory
     from suite.bench.train import train
     from suite.errors import DivergenceError
-    from suite.report.targets import TARGETS, target_key, time_to_target
+    from suite.report.targets import target_key, targets_with, time_to_target
 
     config = cell.config
     try:
@@ -193,7 +193,7 @@ def measure(cell) -> dict[str, Any]:
         "device_peak_bytes": peak_memory()["device_peak_bytes"],
         "time_to_target": None if reference is None else time_to_target(
             result.trace["energy"], result.trace["seconds"], reference.energy_per_site,
-            TARGETS if config.target is None else (*TARGETS, config.target)),
+            targets_with(config.target)),
         "cell_target": None if config.target is None else target_key(config.target),
     }
 

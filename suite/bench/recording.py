@@ -24,7 +24,7 @@ from suite.report.records import (
     v_score,
 )
 from suite.report.references import Reference
-from suite.report.targets import TARGETS, WINDOW, target_key, time_to_target
+from suite.report.targets import WINDOW, target_key, targets_with, time_to_target
 from suite.version import __version__
 
 TRACE_POINTS = 250
@@ -151,14 +151,12 @@ def _time_to_target(result, reference: Reference | None, own: float | None = Non
     a reference."""
     if reference is None:
         return None
-    targets = TARGETS if own is None or target_key(own) in map(target_key, TARGETS) else (
-        *TARGETS, own)
     return {"reference_id": reference.id, "window_steps": WINDOW,
             "statistic": f"first step whose running mean over {WINDOW} steps is within the "
                          "relative error; seconds are summed step times, compile excluded",
             **({} if own is None else {"cell_target": target_key(own)}),
             **time_to_target(result.trace["energy"], result.trace["seconds"],
-                             reference.energy_per_site, targets)}
+                             reference.energy_per_site, targets_with(own))}
 
 
 def _projected_metrics(result, reference: Reference | None, n_sites: int) -> dict[str, Any]:

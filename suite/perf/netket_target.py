@@ -29,7 +29,6 @@ import numpy as np
 from suite.bench.build import build_vmc
 from suite.bench.config import RunConfig
 from suite.engine.sr import choose_mode
-from suite.engine.vmc import make_schedule
 from suite.perf.netket import (
     _exchange_rule,
     _netket,
@@ -37,7 +36,7 @@ from suite.perf.netket import (
     netket_problem,
     netket_state,
 )
-from suite.perf.time_to_target import AfterStep
+from suite.perf.time_to_target import AfterStep, optimizer_settings
 from suite.report.target_races import PEER_SETTINGS
 
 TUTORIAL_LEARNING_RATE = 0.0075
@@ -74,16 +73,11 @@ class NetKetEngine:
     @property
     def settings(self) -> dict:
         """The optimiser as NetKet gets it (for the record)."""
-        optimizer = self.config.optimizer
         if self.setting == "tutorial":
             return {"learning_rate": TUTORIAL_LEARNING_RATE, "diag_shift": TUTORIAL_DIAG_SHIFT,
                     "momentum": None}
-        schedules = {"learning_rate": [optimizer.learning_rate_schedule,
-                                       optimizer.learning_rate, optimizer.learning_rate_final],
-                     "diag_shift": [optimizer.diag_shift_schedule, optimizer.diag_shift,
-                                    optimizer.diag_shift_final]}
-        momentum = (optimizer.momentum or SPRING_MOMENTUM) if self.setting == "spring" else None
-        return {**schedules, "momentum": momentum}
+        momentum = self.config.optimizer.momentum or SPRING_MOMENTUM
+        return optimizer_settings(self.config, momentum if self.setting == "spring" else None)
 
     def _driver(self, seed: int):
         nk, sampler_config = self.nk, self.config.sampler
@@ -92,12 +86,10 @@ class NetKetEngine:
         use_ntk = choose_mode(self.config.optimizer.sr_mode, sampler_config.n_samples,
                               vstate.n_parameters) == "sample"
         settings = self.settings
-        steps = self.config.optimizer.steps
         if self.setting == "tutorial":
             learning_rate, diag_shift = settings["learning_rate"], settings["diag_shift"]
-        else:
-            learning_rate = make_schedule(*settings["learning_rate"], steps)
-            diag_shift = make_schedule(*settings["diag_shift"], steps)
+        else:  # exactly our schedules
+            learning_rate, diag_shift = self.vmc.learning_rate, self.vmc.diag_shift
         return nk.driver.VMC_SR(self.hamiltonian, self.optax.sgd(learning_rate),
                                 diag_shift=diag_shift, variational_state=vstate,
                                 use_ntk=use_ntk, momentum=settings["momentum"])

@@ -65,12 +65,7 @@ def race_cell_to_target(cell, *, seeds: Sequence[int], targets: Sequence[float],
         RaceSetupError: the cell has no reference energy.
     """
     config = cell.config
-    system = config.system
-    reference = find_reference(system.L, system.J2, system.J1)
-    if reference is None:
-        raise RaceSetupError(f"cell {cell.id} ({cell.label}): no reference energy for L={system.L}"
-                             f" J2/J1={system.J2 / system.J1:g}; the race needs one (nqsbench "
-                             "references lists them)")
+    reference = _reference(cell)
     engines = _engines(config, peer_settings)
 
     def report(engine, run: SeedRun) -> None:
@@ -84,10 +79,10 @@ def race_cell_to_target(cell, *, seeds: Sequence[int], targets: Sequence[float],
     runs = race_seeds(engines, seeds, reference.energy_per_site, targets,
                       config.optimizer.steps, window=WINDOW, stop_at_target=stop_at_target,
                       report=report)
-    entries = [{"engine": e.engine, "version": getattr(e, "version", _our_version()),
-                "setting": e.setting, "settings": _settings(e),
+    entries = [{"engine": e.engine, "version": e.version, "setting": e.setting,
+                "settings": e.settings,
                 "runs": [_run_json(r) for r in runs[(e.engine, e.setting)]]} for e in engines]
-    n_parameters = count_parameters(engines[0].initial_state(seeds[0]).params)
+    n_parameters = count_parameters(engines[0].state.params)
     return target_race_record(
         cell_id=cell.id, label=cell.label, config=config.to_dict(),
         reference={"id": reference.id, "energy_per_site": reference.energy_per_site,
@@ -97,21 +92,19 @@ def race_cell_to_target(cell, *, seeds: Sequence[int], targets: Sequence[float],
         engines=entries, environment=environment(), git=git_state(), finished_at=utc_now())
 
 
-def _settings(engine) -> dict:
-    if engine.engine == "netket":
-        return engine.settings
-    optimizer = engine.config.optimizer
-    return {"learning_rate": [optimizer.learning_rate_schedule, optimizer.learning_rate,
-                              optimizer.learning_rate_final],
-            "diag_shift": [optimizer.diag_shift_schedule, optimizer.diag_shift,
-                           optimizer.diag_shift_final],
-            "momentum": optimizer.momentum or None}
+def _reference(cell):
+    """The cell's reference energy.
 
-
-def _our_version() -> str:
-    from suite.version import __version__
-
-    return __version__
+    Raises:
+        RaceSetupError: there is none.
+    """
+    system = cell.config.system
+    reference = find_reference(system.L, system.J2, system.J1)
+    if reference is None:
+        raise RaceSetupError(f"cell {cell.id} ({cell.label}): no reference energy for L={system.L}"
+                             f" J2/J1={system.J2 / system.J1:g}; the race needs one (nqsbench "
+                             "references lists them)")
+    return reference
 
 
 def race_cells_to_target(cells, results_dir: str | Path | None, *, seeds: Sequence[int],
@@ -132,10 +125,7 @@ def race_cells_to_target(cells, results_dir: str | Path | None, *, seeds: Sequen
         if not cell_targets:
             raise RaceSetupError(f"cell {cell.id} ({cell.label}) sets no target: add `target = "
                                  "...` (a relative error) to its matrix or pass --target")
-        system = cell.config.system
-        if find_reference(system.L, system.J2, system.J1) is None:
-            raise RaceSetupError(f"cell {cell.id} ({cell.label}): no reference energy for "
-                                 f"L={system.L} J2={system.J2:g}; the race needs one")
+        _reference(cell)
         plans.append((cell, cell_targets))
     records = []
     for cell, cell_targets in plans:

@@ -46,6 +46,10 @@ class RaceEngine(Protocol):
     """``nqsbench`` or ``netket``"""
     setting: str
     """which configuration: ``ours``, ``tutorial``, ``spring``, ..."""
+    version: str
+    """the engine's version (for the record)"""
+    settings: dict[str, Any]
+    """the optimiser as the engine runs it (for the record)"""
 
     def start(self, seed: int) -> None:
         """A fresh state from the seed's initial parameters, everything compiled (off the clock)."""
@@ -171,6 +175,17 @@ def race_seeds(engines: Sequence[RaceEngine], seeds: Sequence[int], reference: f
     return {key: sorted(value, key=lambda r: r.seed) for key, value in runs.items()}
 
 
+def optimizer_settings(config: RunConfig, momentum: float | None) -> dict[str, Any]:
+    """The cell's learning-rate and diagonal-shift schedules (``[kind, initial, final]``) and
+    a momentum, as a race record states what an engine got."""
+    optimizer = config.optimizer
+    return {"learning_rate": [optimizer.learning_rate_schedule, optimizer.learning_rate,
+                              optimizer.learning_rate_final],
+            "diag_shift": [optimizer.diag_shift_schedule, optimizer.diag_shift,
+                           optimizer.diag_shift_final],
+            "momentum": momentum}
+
+
 class OurEngine:
     """nqsbench on a cell: the cell's own step (SR, with SPRING where the cell sets
     ``momentum``), compiled ahead of time once; the evaluation pass likewise."""
@@ -178,11 +193,19 @@ class OurEngine:
     engine = "nqsbench"
 
     def __init__(self, config: RunConfig, setting: str = "ours") -> None:
+        from suite.version import __version__
+
         self.config = config.validate()
         self.setting = setting
+        self.version = __version__
         self.vmc = build_vmc(config)
         self._step = self._evaluate = self._final = None
         self.state = None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The optimiser as this engine runs it (for the record)."""
+        return optimizer_settings(self.config, self.config.optimizer.momentum or None)
 
     def initial_state(self, seed: int):
         """The seed's initial parameters and thermalised chains (the NetKet engine starts from
@@ -217,5 +240,5 @@ class OurEngine:
                 exact_energy_per_site(self.vmc, self.state.params))
 
 
-__all__ = ["AfterStep", "OurEngine", "RaceEngine", "SeedRun", "exact_energy_per_site",
-           "race_seeds", "run_seed"]
+__all__ = ["AfterStep", "OurEngine", "RaceEngine", "SeedRun", "optimizer_settings", "race_seeds",
+           "run_seed"]

@@ -30,7 +30,7 @@ from suite.report.records import (
     read_record,
     register_kind,
 )
-from suite.report.storage import TEMP_PREFIX, JsonObject, create_json_record
+from suite.report.storage import JsonObject, create_json_record, record_files
 
 COMPARISON_SCHEMA_VERSION = 1
 """the version of race records this code writes"""
@@ -143,9 +143,7 @@ def load_comparisons(results_dir: str | Path) -> tuple[pd.DataFrame, list[str]]:
     """
     directory = Path(results_dir) / COMPARISONS_DIRECTORY
     rows, problems = [], []
-    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-        if path.name.startswith(TEMP_PREFIX):
-            continue
+    for path in record_files(directory):
         try:
             record = read_record(path)
             if record.kind == TARGET_RACE_KIND:  # a time-to-target race: its own table

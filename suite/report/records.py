@@ -19,12 +19,12 @@ from typing import Any, ClassVar
 
 from suite.report.storage import MIGRATIONS as MIGRATIONS  # re-exported
 from suite.report.storage import (
-    TEMP_PREFIX,
     JsonObject,
     RecordError,
     create_json_record,
     migrate,
     read_json_object,
+    record_files,
 )
 from suite.report.storage import migration as migration  # re-exported
 from suite.version import __version__
@@ -309,10 +309,7 @@ def write_record(results_dir: Path, record: RunRecord | Mapping[str, Any]) -> Pa
 
 def record_paths(results_dir: Path) -> list[Path]:
     """Every record file under ``results_dir/runs/`` (temporary files excluded), sorted."""
-    directory = Path(results_dir) / RUNS_DIRECTORY
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.glob("*.json") if not p.name.startswith(TEMP_PREFIX))
+    return record_files(Path(results_dir) / RUNS_DIRECTORY)
 
 
 @dataclass

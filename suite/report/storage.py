@@ -235,6 +235,15 @@ def create_json_record(directory: Path, prefix: str, timestamp: str, record: dic
             continue
 
 
+def record_files(directory: Path) -> list[Path]:
+    """Every record file (``*.json``) in ``directory``, sorted, the temporary files of writes in
+    progress left out; none when the directory does not exist."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob("*.json") if not p.name.startswith(TEMP_PREFIX))
+
+
 def read_json_object(path: Path) -> Any:
     """The JSON document in ``path`` (UTF-8).
 

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from suite.report.records import TARGET_RACE_KIND, Record, as_record, read_record, register_kind
-from suite.report.storage import TEMP_PREFIX, RecordError, create_json_record
+from suite.report.storage import RecordError, create_json_record, record_files
 
 TARGET_RACE_SCHEMA_VERSION = 1
 OURS = "nqsbench"
@@ -104,9 +104,7 @@ def load_target_races(results_dir: str | Path) -> tuple[list[TargetRaceRecord], 
 
     directory = Path(results_dir) / COMPARISONS_DIRECTORY
     records, problems = [], []
-    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-        if path.name.startswith(TEMP_PREFIX):
-            continue
+    for path in record_files(directory):
         try:
             record = read_record(path)
         except RecordError as error:

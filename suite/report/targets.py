@@ -27,6 +27,13 @@ def target_key(target: float) -> str:
     return f"{target:.0e}"
 
 
+def targets_with(own: float | None) -> tuple[float, ...]:
+    """:data:`TARGETS` and a cell's own ``target`` after them (unless it is one of them)."""
+    if own is None or target_key(own) in map(target_key, TARGETS):
+        return TARGETS
+    return (*TARGETS, own)
+
+
 def running_mean(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
     """The mean of each value and the ``window - 1`` before it (fewer at the start)."""
     values = np.asarray(values, dtype=float)
@@ -118,4 +125,5 @@ class TargetWatch:
         self._quiet_until = self.steps + self.window
 
 
-__all__ = ["TARGETS", "WINDOW", "TargetWatch", "running_mean", "target_key", "time_to_target"]
+__all__ = ["TARGETS", "WINDOW", "TargetWatch", "running_mean", "target_key", "targets_with",
+           "time_to_target"]
