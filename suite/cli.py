@@ -97,6 +97,10 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="instead of energies, how input-dependent each completed ViT run's "
                             "attention maps are at initialisation and after training (0: "
                             "input-independent, as Factored attention is by construction)")
+    table.add_argument("--slmc", action="store_true",
+                       help="instead, the self-learning Monte Carlo records: outer acceptance "
+                            "per effective model and layers, and observables against the exact "
+                            "chain (also chosen by an SLMC --matrix)")
 
     commands.add_parser("references", help="print the reference energies and published results")
     add_compare_parser(commands)
@@ -203,7 +207,7 @@ def _selected_cells(args: argparse.Namespace, shard: str | None = None):
     from suite.bench.matrix import load_matrix, parse_filters, parse_shard
 
     matrix = load_matrix(args.matrix)
-    filters = parse_filters(args.only)
+    filters = parse_filters(args.only, fields=matrix.fields)
     cells = matrix.select(filters, parse_shard(shard))
     if not matrix.select(filters):
         raise MatrixError("--only", " ".join(args.only), "selects no cell of matrix "
@@ -220,8 +224,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if initialize_cluster() and not is_writer():
         args.no_progress = True  # one progress display per run, from process 0
-    budget = memory_budget(args)
     matrix, cells = _selected_cells(args, args.shard)
+    if matrix.family == "slmc":
+        from suite.cli_slmc import run_slmc_matrix
+
+        return run_slmc_matrix(args, matrix, cells)
+    budget = memory_budget(args)
     problems: list = []
     statuses = cell_statuses(cells, args.results, problems)
     warn_problems(problems)
@@ -285,13 +293,28 @@ def _cmd_machine_name(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from suite.cli_results import list_cells
 
-    return list_cells(args, _selected_cells(args))
+    matrix, cells = _selected_cells(args)
+    if matrix.family == "slmc":
+        from suite.cli_slmc import list_slmc_cells
+
+        return list_slmc_cells(args, matrix, cells)
+    return list_cells(args, (matrix, cells))
 
 
 def _cmd_table(args: argparse.Namespace) -> int:
     from suite.cli_results import table
 
+    if args.slmc or (args.matrix is not None and _family(args.matrix) == "slmc"):
+        from suite.cli_slmc import slmc_tables
+
+        return slmc_tables(args)
     return table(args)
+
+
+def _family(matrix: str) -> str:
+    from suite.bench.matrix import load_matrix
+
+    return load_matrix(matrix).family
 
 
 COMMANDS = {"params": _cmd_params, "exact": _cmd_exact, "train": _cmd_train, "run": _cmd_run,

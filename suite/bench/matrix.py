@@ -53,37 +53,45 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from suite.bench.config import MODELS, SETTINGS, VIT_ONLY, RunConfig
+from suite.bench.matrix_tables import (
+    MatrixError,
+    check_axes,
+    check_overrides,
+    check_table,
+    coerce_value,
+    matches,
+    type_name,
+    with_seeds,
+)
 from suite.bench.schema import ALWAYS_HASHED, Setting
+from suite.bench.slmc_config import SLMC_SETTINGS, SLMCConfig
 from suite.errors import ConfigError
 
 BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "paper-extended", "scaling", "race6",
-                                     "baselines", "replication", "race-target")
+                                     "baselines", "replication", "race-target", "slmc-smoke")
 DEFAULT_MATRIX = "smoke"
 
 
 FIELDS: dict[str, Setting] = SETTINGS
-"""Every key a matrix file (and ``--only``) accepts: the settings of the one schema, by key."""
+"""Every key a VMC matrix file (and ``--only``) accepts: the settings of the one schema, by key."""
 
-_TOP_LEVEL_KEYS = ("name", "description", "seeds", "fixed", "axes", "exclude", "override")
+FAMILIES: dict[str, tuple[type, dict[str, Setting]]] = {
+    "vmc": (RunConfig, SETTINGS), "slmc": (SLMCConfig, SLMC_SETTINGS)}
+"""The benchmark families a matrix file chooses with ``family = ...`` (default ``vmc``): the
+variational Monte Carlo runs of the ViT study, and self-learning Monte Carlo
+(:mod:`suite.bench.slmc_config`). Each is its configuration type and its settings by key."""
 
-
-class MatrixError(ValueError):
-    """A matrix file (or a cell filter) is malformed: names the file, the key and the fix."""
-
-    def __init__(self, source: str, key: str, message: str):
-        self.source = source
-        self.key = key
-        self.message = message
-        super().__init__(f"{source}: {key}: {message}")
+_TOP_LEVEL_KEYS = ("name", "description", "family", "seeds", "fixed", "axes", "exclude",
+                   "override")
 
 
 @dataclass(frozen=True)
 class Cell:
     """One point of a matrix: a resolved, validated configuration and its stable id."""
 
-    config: RunConfig
+    config: RunConfig | SLMCConfig
     settings: dict[str, Any]
-    """the cell's value of every key of :data:`FIELDS`"""
+    """the cell's value of every key of its family's settings"""
     axes: tuple[str, ...]
     """the keys the matrix sweeps, in file order (for labels and tables)"""
 
@@ -106,11 +114,18 @@ class Matrix:
     source: str
     cells: tuple[Cell, ...]
     axes: tuple[str, ...]
+    family: str = "vmc"
+    """``vmc`` or ``slmc`` (:data:`FAMILIES`)"""
+
+    @property
+    def fields(self) -> dict[str, Setting]:
+        """The keys its cells (and ``--only``) have."""
+        return FAMILIES[self.family][1]
 
     def select(self, only: dict[str, Any] | None = None, shard: tuple[int, int] | None = None
                ) -> list[Cell]:
         """Cells matching every ``only`` key=value, then every N-th from K for ``shard=(K, N)``."""
-        cells = [cell for cell in self.cells if _matches(cell.settings, only or {})]
+        cells = [cell for cell in self.cells if matches(cell.settings, only or {})]
         if shard is not None:
             index, count = shard
             cells = cells[index::count]
@@ -122,8 +137,11 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def config_hash(config: RunConfig) -> str:
+def config_hash(config: RunConfig | SLMCConfig) -> str:
     """SHA-256 of the canonical JSON of the fully resolved configuration.
+
+    An SLMC configuration hashes its plain settings and its family (no setting of it has
+    changed since records existed). For VMC:
 
     Labels (``Setting.hashed`` false: ``purpose``) are left out, settings added after records
     existed are left out at the value every configuration had before them
@@ -134,6 +152,8 @@ def config_hash(config: RunConfig) -> str:
     before plugins existed, which include them).
     """
     data = config.to_dict()
+    if isinstance(config, SLMCConfig):
+        return hashlib.sha256(canonical_json(data).encode()).hexdigest()
     if data["model"]["model"] not in ("vit", "rbm"):  # settings a CNN or plugin never reads
         for attribute in (*VIT_ONLY, "alpha"):
             data["model"].pop(attribute, None)
@@ -149,81 +169,11 @@ def config_hash(config: RunConfig) -> str:
 
 def with_setting(cell: Cell, key: str, value: Any) -> Cell:
     """``cell`` with one more setting (validated), shown in its label; the id follows the config."""
-    settings = {**cell.settings, key: coerce_value("--" + key.replace("_", "-"), key, value)}
+    settings = {**cell.settings, key: coerce_value("--" + key.replace("_", "-"), key, value,
+                                                   FIELDS)}
     config = RunConfig.from_settings(settings).validate()
     axes = cell.axes if key in cell.axes else (*cell.axes, key)
     return Cell(config=config, settings=config.settings(), axes=axes)
-
-
-def _matches(settings: dict[str, Any], where: dict[str, Any]) -> bool:
-    return all(settings.get(key) == value for key, value in where.items())
-
-
-def _type_name(f: Setting) -> str:
-    name = {int: "an integer", float: "a number", str: "a string",
-            bool: "true or false", dict: "a table (e.g. {channels = 8})"}[f.kind]
-    return name + (" (or omit it)" if f.optional else "")
-
-
-def coerce_value(source: str, key: str, value: Any) -> Any:
-    """Check ``value`` against the type of ``key``; ints are accepted where floats are expected."""
-    if key not in FIELDS:
-        raise MatrixError(source, key, f"unknown key; allowed keys: {', '.join(FIELDS)}")
-    f = FIELDS[key]
-    if f.kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, bool) != (f.kind is bool) or not isinstance(value, f.kind):
-        raise MatrixError(source, key, f"must be {_type_name(f)}, got {value!r}")
-    return value
-
-
-def _check_table(source: str, name: str, table: Any) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise MatrixError(source, name, f"must be a table of key = value, got {table!r}")
-    return {key: coerce_value(source, key, value) for key, value in table.items()}
-
-
-def _check_axes(source: str, axes: Any) -> dict[str, list[Any]]:
-    if not isinstance(axes, dict) or not axes:
-        raise MatrixError(source, "axes", "must be a non-empty table of key = [values]")
-    checked = {}
-    for key, values in axes.items():
-        if not isinstance(values, list) or not values:
-            raise MatrixError(source, f"axes.{key}",
-                              f"must be a non-empty list of values, got {values!r}")
-        checked[key] = [coerce_value(source, key, value) for value in values]
-        if len(set(map(repr, checked[key]))) != len(values):
-            raise MatrixError(source, f"axes.{key}", f"repeats a value: {values!r}")
-    return checked
-
-
-def _with_seeds(source: str, seeds: Any, fixed: dict[str, Any], axes: dict[str, list[Any]]
-                ) -> dict[str, list[Any]]:
-    """``seeds = [0, 1, 2]``: every cell once per seed (the last axis, ``seed``)."""
-    if "seed" in fixed or "seed" in axes:
-        raise MatrixError(source, "seeds", "the matrix also sets seed; give the seeds once, "
-                                           "either as seeds = [...] or as seed")
-    if (not isinstance(seeds, list) or not seeds
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
-        raise MatrixError(source, "seeds", f"must be a non-empty list of non-negative integers, "
-                                           f"got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise MatrixError(source, "seeds", f"repeats a seed: {seeds!r}")
-    return {**axes, "seed": list(seeds)}
-
-
-def _check_overrides(source: str, overrides: Any) -> list[tuple[dict, dict]]:
-    if not isinstance(overrides, list):
-        raise MatrixError(source, "override", "must be an array of tables ([[override]])")
-    checked = []
-    for i, override in enumerate(overrides):
-        where = f"override[{i}]"
-        if not isinstance(override, dict) or set(override) != {"when", "set"}:
-            raise MatrixError(source, where, "must have exactly two tables: when = {...} and "
-                                             "set = {...}")
-        checked.append((_check_table(source, f"{where}.when", override["when"]),
-                        _check_table(source, f"{where}.set", override["set"])))
-    return checked
 
 
 def parse_matrix(data: dict[str, Any], source: str) -> Matrix:
@@ -238,31 +188,36 @@ def parse_matrix(data: dict[str, Any], source: str) -> Matrix:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise MatrixError(source, "description", "must be a string")
-    fixed = _check_table(source, "fixed", data.get("fixed", {}))
-    axes = _check_axes(source, data.get("axes"))
+    family = data.get("family", "vmc")
+    if family not in FAMILIES:
+        raise MatrixError(source, "family", f"unknown family {family!r}; choose one of: "
+                                            f"{', '.join(FAMILIES)}")
+    config_type, fields = FAMILIES[family]
+    fixed = check_table(source, "fixed", data.get("fixed", {}), fields)
+    axes = check_axes(source, data.get("axes"), fields)
     if "seeds" in data:
-        axes = _with_seeds(source, data["seeds"], fixed, axes)
+        axes = with_seeds(source, data["seeds"], fixed, axes)
     both = sorted(set(fixed) & set(axes))
     if both:
         raise MatrixError(source, both[0], "is both fixed and an axis; keep one")
     excludes = data.get("exclude", [])
     if not isinstance(excludes, list):
         raise MatrixError(source, "exclude", "must be an array of tables ([[exclude]])")
-    excludes = [_check_table(source, f"exclude[{i}]", e) for i, e in enumerate(excludes)]
-    overrides = _check_overrides(source, data.get("override", []))
+    excludes = [check_table(source, f"exclude[{i}]", e, fields) for i, e in enumerate(excludes)]
+    overrides = check_overrides(source, data.get("override", []), fields)
 
     cells: list[Cell] = []
     seen: dict[str, str] = {}
     for values in itertools.product(*axes.values()):
         chosen = dict(zip(axes, values, strict=True))
         settings = {**fixed, **chosen}
-        if any(_matches(settings, e) for e in excludes):
+        if any(matches(settings, e) for e in excludes):
             continue
         for when, changes in overrides:
-            if _matches(settings, when):
+            if matches(settings, when):
                 settings = {**settings, **changes}
         try:
-            config = RunConfig.from_settings(settings).validate()
+            config = config_type.from_settings(settings).validate()
         except ConfigError as error:
             label = " ".join(f"{k}={v}" for k, v in chosen.items())
             raise MatrixError(source, error.field, f"invalid in cell {label}: {error.message}"
@@ -275,7 +230,7 @@ def parse_matrix(data: dict[str, Any], source: str) -> Matrix:
         cells.append(cell)
     if not cells:
         raise MatrixError(source, "exclude", "excludes every cell; the matrix is empty")
-    return Matrix(name, description, source, tuple(cells), tuple(axes))
+    return Matrix(name, description, source, tuple(cells), tuple(axes), family)
 
 
 def load_matrix(name_or_path: str | Path) -> Matrix:
@@ -316,29 +271,32 @@ def _builtin_purposes(matrix: str) -> dict[str, str]:
     return {cell.id: cell.config.purpose for cell in load_matrix(matrix).cells}
 
 
-def parse_filters(items: list[str] | None, source: str = "--only") -> dict[str, Any]:
-    """``["attention=t5", "L=4"]`` -> ``{"attention": "t5", "L": 4}``, typed like matrix keys."""
+def parse_filters(items: list[str] | None, source: str = "--only",
+                  fields: dict[str, Setting] | None = None) -> dict[str, Any]:
+    """``["attention=t5", "L=4"]`` -> ``{"attention": "t5", "L": 4}``, typed like matrix keys
+    (``fields``: a family's settings, default the VMC family's)."""
+    fields = FIELDS if fields is None else fields
     filters: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep:
             raise MatrixError(source, item, "must be KEY=VALUE, e.g. attention=factored")
-        if key not in FIELDS:
-            raise MatrixError(source, key, f"unknown key; allowed keys: {', '.join(FIELDS)}")
-        kind, choices = FIELDS[key].kind, FIELDS[key].choices
+        if key not in fields:
+            raise MatrixError(source, key, f"unknown key; allowed keys: {', '.join(fields)}")
+        kind, choices = fields[key].kind, fields[key].choices
         if kind is dict:
             raise MatrixError(source, key, "a table cannot be a filter; filter on model instead")
         try:
             value = _parse_bool(raw) if kind is bool else kind(raw)
         except ValueError:
-            raise MatrixError(source, key, f"{raw!r} is not {_type_name(FIELDS[key])}") from None
+            raise MatrixError(source, key, f"{raw!r} is not {type_name(fields[key])}") from None
         if choices:  # names match whatever their case: attention=T5 is t5
             matching = [choice for choice in choices if choice.lower() == raw.lower()]
             if not matching:
                 raise MatrixError(source, key, f"unknown value {raw!r}; choose one of: "
                                                f"{', '.join(choices)}")
             value = matching[0]
-        if key == "model" and raw.lower() in MODELS:  # model=ViT is vit; plugins keep their case
+        if key == "model" and fields is FIELDS and raw.lower() in MODELS:  # model=ViT is vit
             value = raw.lower()
         filters[key] = value
     return filters
@@ -384,6 +342,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 __all__ = [
     "BUILTIN_MATRICES",
     "DEFAULT_MATRIX",
+    "FAMILIES",
     "FIELDS",
     "Cell",
     "Matrix",
