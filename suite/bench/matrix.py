@@ -68,7 +68,8 @@ from suite.bench.slmc_config import SLMC_SETTINGS, SLMCConfig
 from suite.errors import ConfigError
 
 BUILTIN_MATRICES: tuple[str, ...] = ("smoke", "quick", "paper", "paper-extended", "scaling", "race6",
-                                     "baselines", "replication", "race-target", "slmc-smoke")
+                                     "baselines", "replication", "race-target", "slmc-smoke",
+                                     "slmc")
 DEFAULT_MATRIX = "smoke"
 
 

@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,6 +111,14 @@ def _downsample(values: np.ndarray) -> list[float]:
     return [float(values[i]) for i in picks]
 
 
+def _load() -> float:
+    """The host's 1-minute load average (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return 0.0
+
+
 def exact_chain_key(config: SLMCConfig) -> str:
     """The cache key of ``config``'s exact chain: a hash of :data:`EXACT_CHAIN_KEYS` and the
     suite version."""
@@ -170,12 +179,14 @@ def run_slmc(config: SLMCConfig, on_stage: Callable[[str], None] | None = None,
     clock = _Clock()
     started = time.perf_counter()
 
+    loads = [_load()]
     say("exact chain")
     samples, cached = exact_chain(config, exact, keys, clock,
                                   None if cache_dir is None else Path(cache_dir))
     spins, energies = jnp.asarray(samples["spins"]), jnp.asarray(samples["energies"])
     exact_observed = np.asarray(observe(spins))  # (samples, chains, observables)
 
+    loads.append(_load())
     say("training")
     half = max(config.train_samples // 2, 1)
     train_x, train_e = spins[:half].reshape(-1, L * L, 3), energies[:half].reshape(-1)
@@ -197,6 +208,7 @@ def run_slmc(config: SLMCConfig, on_stage: Callable[[str], None] | None = None,
         params, loss = jax.block_until_ready(fit.params), np.asarray(fit.loss)
     train_seconds = time.perf_counter() - train_start
 
+    loads.append(_load())
     say("SLMC")
 
     def effective(x):
@@ -209,6 +221,7 @@ def run_slmc(config: SLMCConfig, on_stage: Callable[[str], None] | None = None,
         keys[5], slmc_state)
     (_, trace), slmc_seconds = clock.timed(run, keys[5], slmc_state)
 
+    loads.append(_load())
     accepted = _statistics(np.asarray(trace.accepted).T)
     acceptance = accepted["mean"]
     metrics = {
@@ -230,6 +243,7 @@ def run_slmc(config: SLMCConfig, on_stage: Callable[[str], None] | None = None,
         "train_seconds": train_seconds,
         "compile_seconds": clock.compile_seconds,
         "wall_seconds": time.perf_counter() - started,
+        "host_load_max": max(loads),
         "training_configurations": int(train_x.shape[0]),
     }
     return SLMCResult(metrics, _compare(exact_observed, np.asarray(trace.observed)),

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import special
 
 from suite.report.formatting import format_with_error
+from suite.report.tables import CONTENDED, contended
 
 PAPER_LINEAR_ACCEPTANCE = 0.21
 """the linear model's outer acceptance on 6 x 6 in Nagai & Tomiya (arXiv:2310.13222, section 4:
@@ -115,17 +116,20 @@ def slmc_table(frame: pd.DataFrame) -> str:
                 ["_order", "layers", "couplings"]).groupby(
                 ["effective_model", "layers", "couplings"], sort=False):
             paper = (f"{PAPER_LINEAR_ACCEPTANCE:.2f} (6x6)" if model == "linear" else "rises")
+            mark = CONTENDED if any(contended(row) for _, row in group.iterrows()) else ""
             lines.append(
                 f"| {model} | {layers} | {couplings} | {int(group['n_parameters'].iloc[0])} | "
                 f"{len(group)} | {_combined(group, 'acceptance', 'acceptance_error')} | "
                 f"{_combined(group, 'loss_from_acceptance')} | {_combined(group, 'test_mse')} | "
                 f"{_combined(group, 'linear_test_mse')} | "
-                f"{_combined(group, 'seconds_per_outer_step')} | "
-                f"{_combined(group, 'seconds_per_exact_sweep')} | {paper} |")
+                f"{_combined(group, 'seconds_per_outer_step')}{mark} | "
+                f"{_combined(group, 'seconds_per_exact_sweep')}{mark} | {paper} |")
         lines.append("")
     lines.append("Acceptance: the outer (exact) Metropolis test of SLMC, mean over independent "
                  "chains with an autocorrelation-aware error bar (several seeds: the standard "
-                 "error between seeds). Loss from acceptance: (2 erfcinv(A) / beta)^2. Paper: "
+                 "error between seeds). Loss from acceptance: (2 erfcinv(A) / beta)^2. " + CONTENDED + ": "
+                 "seconds measured while other work shared the CPU (host load above 1.25 x its "
+                 "cores). Paper: "
                  + PAPER_CITATION + ".")
     return "\n".join(lines) + "\n"
 

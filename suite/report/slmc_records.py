@@ -29,7 +29,8 @@ FRAME_COLUMNS: tuple[str, ...] = (
     "cell_id", "matrix", "L", "temperature", "J", "mu", "effective_model", "layers", "couplings",
     "block_shells", "seed", "n_parameters", "acceptance", "acceptance_error", "inner_acceptance",
     "loss_from_acceptance", "train_mse", "test_mse", "linear_test_mse", "seconds_per_outer_step",
-    "seconds_per_exact_sweep", "wall_seconds", "device", "suite_version", "finished_at")
+    "seconds_per_exact_sweep", "wall_seconds", "host_load_max", "cpu_count", "device",
+    "suite_version", "finished_at")
 """one row per SLMC record, in this order (:func:`slmc_frame`)"""
 
 
@@ -99,6 +100,7 @@ def slmc_frame(records: list[SLMCRecord]) -> pd.DataFrame:
                     if key in record.metrics})
         row.update(cell_id=record.cell_id, matrix=record.matrix,
                    device=record.environment.get("device"),
+                   cpu_count=record.environment.get("cpu_count"),
                    suite_version=record.suite_version, finished_at=record.finished_at)
         rows.append(row)
     return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
