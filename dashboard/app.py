@@ -14,7 +14,7 @@ import dash
 from dash import Dash, dcc, html
 
 from dashboard import components
-from dashboard.pages import accuracy, attention, performance, regressions, run, table
+from dashboard.pages import accuracy, attention, performance, regressions, run, slmc, table
 from suite.version import __version__
 
 PAGES = (
@@ -25,6 +25,7 @@ PAGES = (
     (run, "/run", "Run detail"),
     (attention, "/attention", "Attention maps"),
     (performance, "/performance", "Performance"),
+    (slmc, "/slmc", "SLMC acceptance"),
 )
 
 

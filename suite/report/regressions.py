@@ -27,6 +27,9 @@ LOWER_IS_BETTER: dict[str, bool] = {
     "energy_error": True,
     "compile_seconds": True,
     "peak_bytes": True,
+    "seconds_per_slmc_step": True,
+    "seconds_per_exact_sweep": True,
+    "acceptance": False,
 }
 REGRESSION = "regression"
 IMPROVEMENT = "improvement"
