@@ -140,6 +140,24 @@ def _layout(figure: go.Figure, title: str, subtitle: str) -> go.Figure:
     return figure
 
 
+def _acceptance_traces(frame: pd.DataFrame, x: str, *, join: bool) -> go.Figure:
+    """Per group and model, each seed's acceptance against column ``x``; with ``join``, the
+    Transformer's points joined in order when each x holds one seed."""
+    figure = go.Figure()
+    groups = _groups(frame)
+    several = len(groups) > 1
+    for label, colour, rows in groups:
+        for model in ("linear", "transformer"):
+            picked = _model_rows(rows, model)
+            if picked.empty:
+                continue
+            joined = (join and model == "transformer" and picked[x].is_unique
+                      and len(picked) > 1)
+            figure.add_trace(_points(picked, picked[x], model, _trace_name(model, label, several),
+                                     colour, "lines+markers" if joined else "markers"))
+    return figure
+
+
 def acceptance_vs_layers(frame: pd.DataFrame) -> go.Figure:
     """The outer acceptance against the number of attention layers (the paper's figure 4, left).
 
@@ -155,18 +173,7 @@ def acceptance_vs_layers(frame: pd.DataFrame) -> go.Figure:
     """
     if frame.empty:
         return message_figure(f"{NO_RECORDS} yet", SLMC_HEIGHT)
-    figure = go.Figure()
-    groups = _groups(frame)
-    several = len(groups) > 1
-    for label, colour, rows in groups:
-        for model in ("linear", "transformer"):
-            picked = _model_rows(rows, model)
-            if picked.empty:
-                continue
-            joined = model == "transformer" and picked["layers"].is_unique and len(picked) > 1
-            figure.add_trace(_points(picked, picked["layers"], model,
-                                     _trace_name(model, label, several), colour,
-                                     "lines+markers" if joined else "markers"))
+    figure = _acceptance_traces(frame, "layers", join=True)
     layers = pd.to_numeric(frame["layers"], errors="coerce")
     figure.add_trace(_paper_line((min(0.0, layers.min()) - 0.4, max(1.0, layers.max()) + 0.4)))
     figure.update_xaxes(title_text="attention layers (0: the linear model)", tickmode="linear",
@@ -189,15 +196,7 @@ def acceptance_vs_parameters(frame: pd.DataFrame) -> go.Figure:
     """
     if frame.empty:
         return message_figure(f"{NO_RECORDS} yet", SLMC_HEIGHT)
-    figure = go.Figure()
-    groups = _groups(frame)
-    several = len(groups) > 1
-    for label, colour, rows in groups:
-        for model in ("linear", "transformer"):
-            picked = _model_rows(rows, model)
-            if not picked.empty:
-                figure.add_trace(_points(picked, picked["n_parameters"], model,
-                                         _trace_name(model, label, several), colour))
+    figure = _acceptance_traces(frame, "n_parameters", join=False)
     parameters = pd.to_numeric(frame["n_parameters"], errors="coerce")
     parameters = parameters[parameters > 0]
     if not parameters.empty:

@@ -320,6 +320,25 @@ class LoadedRecords:
     problems: list[RecordError] = field(default_factory=list)
 
 
+def typed_records(directory: Path, record_type: type[Record], *,
+                  others_are_problems: bool) -> tuple[list, list[str]]:
+    """Every record of ``record_type`` in ``directory``, oldest (by ``finished_at``) first, and
+    one message per file that could not be read (and per record of another kind, with
+    ``others_are_problems``; else those are skipped silently)."""
+    records, problems = [], []
+    for path in record_files(Path(directory)):
+        try:
+            record = read_record(path)
+        except RecordError as error:
+            problems.append(f"{path}: skipped ({error.reason})")
+            continue
+        if isinstance(record, record_type):
+            records.append(record)
+        elif others_are_problems:
+            problems.append(f"{path}: skipped (a {record.kind} record, not {record_type.KIND})")
+    return sorted(records, key=lambda r: r.finished_at or ""), problems
+
+
 def load_records(results_dir: Path) -> LoadedRecords:
     """Read every run record; a file that cannot be read (or is not a run) is a problem."""
     loaded = LoadedRecords()

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from suite.report.records import Record, as_record, read_record, register_kind
-from suite.report.storage import RecordError, create_json_record, record_files
+from suite.report.records import Record, as_record, register_kind, typed_records
+from suite.report.storage import create_json_record
 
 SLMC_KIND = "slmc-run"
 SLMC_SCHEMA_VERSION = 1
@@ -77,18 +77,8 @@ def write_slmc_record(results_dir: str | Path, record: SLMCRecord) -> Path:
 def load_slmc_records(results_dir: str | Path) -> tuple[list[SLMCRecord], list[str]]:
     """Every SLMC record under ``results_dir/slmc/``, oldest first, and one message per file that
     could not be read."""
-    records, problems = [], []
-    for path in record_files(Path(results_dir) / SLMC_DIRECTORY):
-        try:
-            record = read_record(path)
-        except RecordError as error:
-            problems.append(f"{path}: skipped ({error.reason})")
-            continue
-        if isinstance(record, SLMCRecord):
-            records.append(record)
-        else:
-            problems.append(f"{path}: skipped (a {record.kind} record among SLMC records)")
-    return sorted(records, key=lambda r: r.finished_at or ""), problems
+    return typed_records(Path(results_dir) / SLMC_DIRECTORY, SLMCRecord,
+                         others_are_problems=True)
 
 
 def slmc_frame(records: list[SLMCRecord]) -> pd.DataFrame:

@@ -23,8 +23,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from suite.report.records import TARGET_RACE_KIND, Record, as_record, read_record, register_kind
-from suite.report.storage import RecordError, create_json_record, record_files
+from suite.report.records import (
+    TARGET_RACE_KIND,
+    Record,
+    as_record,
+    register_kind,
+    typed_records,
+)
+from suite.report.storage import create_json_record
 
 TARGET_RACE_SCHEMA_VERSION = 1
 OURS = "nqsbench"
@@ -102,17 +108,8 @@ def load_target_races(results_dir: str | Path) -> tuple[list[TargetRaceRecord], 
     message per file that could not be read (step-time races are skipped silently)."""
     from suite.report.races import COMPARISONS_DIRECTORY
 
-    directory = Path(results_dir) / COMPARISONS_DIRECTORY
-    records, problems = [], []
-    for path in record_files(directory):
-        try:
-            record = read_record(path)
-        except RecordError as error:
-            problems.append(f"{path}: skipped ({error.reason})")
-            continue
-        if isinstance(record, TargetRaceRecord):
-            records.append(record)
-    return sorted(records, key=lambda r: r.finished_at or ""), problems
+    return typed_records(Path(results_dir) / COMPARISONS_DIRECTORY, TargetRaceRecord,
+                         others_are_problems=False)
 
 
 @dataclass(frozen=True)
