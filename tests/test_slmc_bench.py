@@ -49,6 +49,7 @@ def test_default_configuration_round_trips():
     ({"temperature": 0.0}, "temperature"),
     ({"L": 1}, "L"),
     ({"chains": 0}, "chains"),
+    ({"learning_rate_final": 0.0}, "learning_rate_final"),
 ])
 def test_invalid_settings_name_their_field(settings, field):
     with pytest.raises(ConfigError) as caught:
@@ -69,6 +70,13 @@ def test_smoke_matrix_is_an_slmc_matrix():
     filters = parse_filters(["effective_model=Transformer"], fields=matrix.fields)
     assert filters == {"effective_model": "transformer"}
     assert [c.config.layers for c in matrix.select(filters)] == [1]
+
+
+def test_a_setting_added_later_keeps_old_ids_at_its_former_value():
+    """learning_rate_final came after the first SLMC records: unset, the id is as before."""
+    assert config_hash(SLMCConfig(L=4)) == config_hash(SLMCConfig(L=4, learning_rate_final=None))
+    assert config_hash(SLMCConfig(L=4)) != config_hash(SLMCConfig(L=4, learning_rate_final=1e-4))
+    assert load_matrix("slmc-smoke").cells[0].id == "500183acc62a"
 
 
 def test_cell_id_is_the_hash_of_the_configuration_and_family():

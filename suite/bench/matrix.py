@@ -141,8 +141,8 @@ def canonical_json(data: Any) -> str:
 def config_hash(config: RunConfig | SLMCConfig) -> str:
     """SHA-256 of the canonical JSON of the fully resolved configuration.
 
-    An SLMC configuration hashes its plain settings and its family (no setting of it has
-    changed since records existed). For VMC:
+    An SLMC configuration hashes its plain settings and its family, without the settings added
+    after its first records at the value those records had (``Setting.before``). For VMC:
 
     Labels (``Setting.hashed`` false: ``purpose``) are left out, settings added after records
     existed are left out at the value every configuration had before them
@@ -153,7 +153,10 @@ def config_hash(config: RunConfig | SLMCConfig) -> str:
     before plugins existed, which include them).
     """
     data = config.to_dict()
-    if isinstance(config, SLMCConfig):
+    if isinstance(config, SLMCConfig):  # settings added since, at their former value, left out
+        for s in SLMC_SETTINGS.values():
+            if s.before is not ALWAYS_HASHED and data.get(s.name) == s.before:
+                data.pop(s.name)
         return hashlib.sha256(canonical_json(data).encode()).hexdigest()
     if data["model"]["model"] not in ("vit", "rbm"):  # settings a CNN or plugin never reads
         for attribute in (*VIT_ONLY, "alpha"):

@@ -63,8 +63,11 @@ class SLMCConfig:
                           constraint=NON_NEGATIVE)
     batch_size: int = setting("batch_size", 64, "configurations per AdamW step",
                               constraint=POSITIVE)
-    learning_rate: float = setting("learning_rate", 1e-2, "AdamW learning rate",
-                                   constraint=POSITIVE)
+    learning_rate: float = setting("learning_rate", 1e-2, "AdamW learning rate (the start of "
+                                   "its schedule)", constraint=POSITIVE)
+    learning_rate_final: float | None = setting(
+        "learning_rate_final", None, "AdamW's learning rate at the last epoch, reached by a "
+        "cosine decay (omit it: constant)", constraint=POSITIVE, before=None)
     weight_decay: float = setting("weight_decay", 1e-4, "AdamW weight decay",
                                   constraint=NON_NEGATIVE)
     outer_steps: int = setting("outer_steps", 200, "SLMC steps (one exact evaluation each) per "

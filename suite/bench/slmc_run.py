@@ -204,7 +204,8 @@ def run_slmc(config: SLMCConfig, on_stage: Callable[[str], None] | None = None,
     if config.effective_model != "linear" and config.epochs:
         fit = training.fit(model, params, train_x, train_e, keys[4], epochs=config.epochs,
                            batch_size=config.batch_size, learning_rate=config.learning_rate,
-                           weight_decay=config.weight_decay)
+                           weight_decay=config.weight_decay,
+                           learning_rate_final=config.learning_rate_final)
         params, loss = jax.block_until_ready(fit.params), np.asarray(fit.loss)
     train_seconds = time.perf_counter() - train_start
 

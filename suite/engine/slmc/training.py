@@ -59,7 +59,7 @@ def mean_squared_error(model, params: dict, spins: jax.Array, energies: jax.Arra
 
 def fit(model, params: dict, spins: jax.Array, energies: jax.Array, key: jax.Array, *,
         epochs: int, batch_size: int, learning_rate: float,
-        weight_decay: float = 1e-4) -> FitResult:
+        weight_decay: float = 1e-4, learning_rate_final: float | None = None) -> FitResult:
     """AdamW on minibatches of (spins, energies), shuffled every epoch.
 
     Args:
@@ -70,6 +70,9 @@ def fit(model, params: dict, spins: jax.Array, energies: jax.Array, key: jax.Arr
         epochs: passes over the data; batch_size: configurations per step (the last partial
             batch of an epoch is dropped).
         learning_rate, weight_decay: AdamW's.
+        learning_rate_final: with it, the learning rate decays from ``learning_rate`` to this
+            value over all steps along a cosine (without it, constant). A constant rate leaves
+            the last epoch's parameters wherever the minibatch noise put them.
 
     Returns:
         :class:`FitResult`, with the loss over the whole training set after every epoch.
@@ -77,7 +80,9 @@ def fit(model, params: dict, spins: jax.Array, energies: jax.Array, key: jax.Arr
     n = spins.shape[0]
     batches = max(n // batch_size, 1)
     size = min(batch_size, n)
-    optimizer = optax.adamw(learning_rate, weight_decay=weight_decay)
+    rate = learning_rate if learning_rate_final is None else optax.cosine_decay_schedule(
+        learning_rate, epochs * batches, alpha=learning_rate_final / learning_rate)
+    optimizer = optax.adamw(rate, weight_decay=weight_decay)
     loss_grad = jax.value_and_grad(lambda p, s, e: mean_squared_error(model, p, s, e))
 
     def step(carry, index):
