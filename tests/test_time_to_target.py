@@ -186,3 +186,21 @@ def test_a_median_from_mostly_unreached_seeds_is_marked_as_a_bound():
     netket = summarise(record)[1]
     assert netket.censored
     assert "| >40 (" in target_race_table([record])
+
+
+def test_a_diverged_seed_s_nan_energy_is_recorded_as_null():
+    """The first full race lost its record to json's allow_nan=False: NetKet's SPRING seeds that
+    diverged end with E/N = NaN. Such values are written as null and read back as unknown."""
+    record = _record([1.0] * 4, [1.0] * 4, [True] * 4, [True] * 4)
+    engines = record.engines
+    engines[1]["runs"][0]["final_energy"] = float("nan")
+    engines[1]["runs"][1]["final_error"] = float("inf")
+    again = target_race_record(cell_id="c", label="x", config={}, reference=record.reference,
+                               targets=[1e-2], budget=50, window=10, stop_at_target=False,
+                               seeds=[0, 1, 2, 3], n_parameters=968, engines=engines,
+                               environment={}, git={}, finished_at="2026-12-03T00:00:00+0000")
+    runs = again.engines[1]["runs"]
+    assert runs[0]["final_energy"] is None and runs[1]["final_error"] is None
+    assert runs[2]["final_energy"] == -0.499
+    assert summarise(again)[1].median_seconds == 1.0
+    assert "| netket |" in target_race_table([again])

@@ -83,14 +83,26 @@ def target_race_record(*, cell_id: str, label: str, config: dict[str, Any],
                        window: int, stop_at_target: bool, seeds: Sequence[int],
                        n_parameters: int | None, engines: list[dict[str, Any]],
                        environment: dict, git: dict, finished_at: str) -> TargetRaceRecord:
-    """A complete race record (checked by a round trip through JSON)."""
+    """A complete race record (checked by a round trip through JSON); a non-finite number (the
+    final energy of a seed that diverged) is written as null."""
     raw = {"schema_version": TARGET_RACE_SCHEMA_VERSION, "kind": TARGET_RACE_KIND,
            "cell_id": cell_id, "label": label, "config": config, "reference": reference,
            "targets": [float(t) for t in targets], "budget": int(budget), "window": int(window),
            "stop_at_target": bool(stop_at_target), "seeds": [int(s) for s in seeds],
-           "n_parameters": n_parameters, "engines": engines, "environment": environment,
+           "n_parameters": n_parameters, "engines": _finite(engines), "environment": environment,
            "git": git, "finished_at": finished_at}
     return TargetRaceRecord.from_json(json.loads(json.dumps(raw, allow_nan=False)))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity inside it replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def write_target_race(results_dir: str | Path, record: TargetRaceRecord | Mapping) -> Path:
@@ -157,7 +169,8 @@ def summarise(record: TargetRaceRecord) -> list[TargetSummary]:
                 q3_seconds=float(np.percentile(seconds, 75)),
                 median_steps=float(np.median(steps)),
                 seconds_per_step=float(np.median([run["seconds_per_step"] for run in runs])),
-                final_energy=float(np.median([run["final_energy"] for run in runs])),
+                final_energy=float(np.median([math.nan if run["final_energy"] is None
+                                              else run["final_energy"] for run in runs])),
                 exact_energy=float(np.median(exact)) if exact else None))
     return out
 
