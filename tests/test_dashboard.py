@@ -21,6 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from conftest import GOLDEN
+from dash_tree import components as _components
 
 from dashboard import components, create_app, figures, performance_figures
 from dashboard.colours import OTHER_COLOURS
@@ -520,15 +521,6 @@ def test_every_graph_is_as_tall_as_its_figure(results, data):
         page = regressions.layout()
     dash_graph = next(c for c in _components(page) if getattr(c, "id", None) == regressions.GRAPH)
     assert dash_graph.responsive is True and dash_graph.style["height"] == "760px"
-
-
-def _components(component) -> Iterator:
-    """Every component of a Dash component tree."""
-    yield component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if child is not None and not isinstance(child, (str, int, float)):
-            yield from _components(child)
 
 
 def test_attention_heatmaps_name_and_number_their_patches():

@@ -11,6 +11,7 @@ import dash
 import plotly.graph_objects as go
 import plotly.io
 import pytest
+from dash_tree import components as _components
 
 from dashboard import create_app, slmc_figures
 from dashboard.pages import slmc
@@ -189,14 +190,6 @@ def test_an_empty_frame_says_there_are_no_slmc_records():
 
 def _render(page) -> str:
     return plotly.io.json.to_json_plotly(page)  # as Dash sends it: fails on what JSON cannot hold
-
-
-def _components(component):
-    yield component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if child is not None and not isinstance(child, (str, int, float)):
-            yield from _components(child)
 
 
 def _by_id(page) -> dict:

@@ -11,6 +11,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import plotly.io
 import pytest
+from dash_tree import components as _components
 
 from dashboard import components, create_app, target_race_figures
 from dashboard.colours import ENGINE_COLOURS
@@ -153,14 +154,6 @@ def results(tmp_path: Path):
     shutil.copy(REPO / "tests" / "data" / "race.json", directory / "compare" / "race.json")
     with create_app(directory).server.app_context():
         yield directory
-
-
-def _components(component):
-    yield component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if child is not None and not isinstance(child, (str, int, float)):
-            yield from _components(child)
 
 
 def _typed(page, kind: str) -> list:
