@@ -19,7 +19,13 @@ from plotly.subplots import make_subplots
 
 from dashboard.colours import engine_colour
 from dashboard.figures import LAYOUT_DEFAULTS, message_figure
-from suite.report.target_races import TargetRaceRecord, ratio, summarise
+from suite.report.target_races import (
+    TargetRaceRecord,
+    ratio,
+    ratio_bound,
+    seed_outcome,
+    summarise,
+)
 
 ENGINE_NAMES = {"nqsbench": "nqsbench", "netket": "NetKet"}
 POINT_COLUMNS = ("target", "label", "engine", "setting", "seed", "seconds", "reached", "steps",
@@ -53,21 +59,19 @@ def race_points(record: TargetRaceRecord) -> pd.DataFrame:
     """One row per target, engine, setting and seed (in the record's orders).
 
     Columns :data:`POINT_COLUMNS`: ``seconds`` and ``steps`` to the target where the seed
-    reached it (``reached``), else its whole run's (the budget, as :func:`summarise` counts
-    it); ``run_steps`` the steps the seed ran; ``label`` :func:`engine_label`.
+    reached it (``reached``), else the budget's (:func:`seed_outcome`, as :func:`summarise`
+    counts it); ``run_steps`` the steps the seed ran; ``label`` :func:`engine_label`.
     """
     rows = []
     for target in record.targets:
         key = target_key(target)
         for entry in record.engines:
             for run in entry["runs"]:
-                hit = run["targets"].get(key) or {}
-                reached = hit.get("step") is not None
+                seconds, steps, reached = seed_outcome(run, key, record.budget)
                 rows.append({
                     "target": target, "label": engine_label(entry["engine"], entry["setting"]),
                     "engine": entry["engine"], "setting": entry["setting"], "seed": run.get("seed"),
-                    "seconds": float(hit["seconds"] if reached else run["seconds"]),
-                    "reached": reached, "steps": int(hit["step"] + 1 if reached else run["steps"]),
+                    "seconds": seconds, "reached": reached, "steps": steps,
                     "run_steps": run.get("steps"), "diverged": bool(run.get("diverged"))})
     return pd.DataFrame(rows, columns=list(POINT_COLUMNS))
 
@@ -111,10 +115,10 @@ def target_race_figure(record: TargetRaceRecord) -> go.Figure:
     Returns:
         One panel per target (the record's order); in each, a column per engine and setting
         (x: :func:`engine_label`), one marker trace per column named by it, its seeds' seconds
-        filled where the seed reached the target and open at the whole run's seconds where it
-        did not (the hover says so), and one ``"median"`` trace of horizontal marks at
-        :func:`summarise`'s medians. The y axis of a panel is logarithmic where its seconds
-        span more than :data:`LOG_SPREAD`. Colours are the engines' (:func:`engine_colour`).
+        filled where the seed reached the target and open at the budget's seconds where it
+        did not (:func:`seed_outcome`; the hover says so), and one ``"median"`` trace of
+        horizontal marks at :func:`summarise`'s medians. The y axis of a panel is logarithmic
+        where its seconds span more than :data:`LOG_SPREAD`. Colours are the engines' (:func:`engine_colour`).
     """
     points = race_points(record)
     if points.empty:
@@ -164,7 +168,7 @@ def target_race_figure(record: TargetRaceRecord) -> go.Figure:
         height=TARGET_RACE_HEIGHT, showlegend=False,
         title={"x": 0, "font": {"size": 14}, "text": (
             f"Seconds to target per seed: {race_title(record)}<br><sup>filled: reached · open: "
-            "not reached, counted at its whole run (the budget) · bar: median</sup>")})
+            "not reached, counted as the budget · bar: median</sup>")})
     return figure
 
 
@@ -174,17 +178,20 @@ def _number(value: float | None) -> float | None:
 
 def summary_rows(record: TargetRaceRecord) -> list[dict[str, Any]]:
     """:func:`summarise`'s rows, JSON-ready (missing or non-finite values are ``None``), each
-    with its ``ratio`` (nqsbench / NetKet by median seconds, against the same target's rows)."""
+    with its ``ratio`` (nqsbench / NetKet by median seconds, against the same target's rows;
+    ``None`` when both medians are bounds) and ``ratio_bound`` (:func:`ratio_bound`)."""
     rows = summarise(record)
     out = []
     for row in rows:
-        value = ratio(row, [r for r in rows if r.target == row.target])
+        same_target = [r for r in rows if r.target == row.target]
+        value, bound = ratio(row, same_target), ratio_bound(row, same_target)
         out.append({
             "target": target_key(row.target), "engine": ENGINE_NAMES.get(row.engine, row.engine),
             "setting": row.setting, "reached": f"{row.reached}/{row.seeds}",
             "median_seconds": _number(row.median_seconds), "censored": row.censored,
             "quartiles": f"{row.q1_seconds:.3g}-{row.q3_seconds:.3g}",
             "median_steps": _number(row.median_steps),
-            "seconds_per_step": _number(row.seconds_per_step), "ratio": _number(value),
+            "seconds_per_step": _number(row.seconds_per_step),
+            "ratio": None if bound == "?" else _number(value), "ratio_bound": bound,
             "final_energy": _number(row.final_energy), "exact_energy": _number(row.exact_energy)})
     return out

@@ -17,7 +17,12 @@ EXIT_BAD_INPUT = 2
 
 def add_compare_parser(commands) -> None:
     """The ``compare`` sub-command and its options."""
-    from suite.report.target_races import DEFAULT_SEEDS, PEER_SETTINGS
+    from suite.report.target_races import (
+        DEFAULT_OUR_SETTINGS,
+        DEFAULT_SEEDS,
+        OUR_SETTINGS,
+        PEER_SETTINGS,
+    )
 
     compare = commands.add_parser(
         "compare", help="race another engine on the same cells (seconds per step, or time to "
@@ -50,8 +55,11 @@ def add_compare_parser(commands) -> None:
                               "(faster; no final energy after the whole budget)")
     compare.add_argument("--peer-settings", nargs="+", default=list(PEER_SETTINGS),
                          choices=PEER_SETTINGS,
-                         help="time-to-target: NetKet's settings to race (default: all; "
-                              "`spring` also adds nqsbench with SPRING)")
+                         help="time-to-target: NetKet's settings to race (default: all)")
+    compare.add_argument("--our-settings", nargs="+", default=list(DEFAULT_OUR_SETTINGS),
+                         choices=OUR_SETTINGS,
+                         help="time-to-target: nqsbench's settings to race (default: "
+                              "%(default)s; `adaptive`: adaptive sampling, decorrelation 0.1)")
     compare.add_argument("--no-record", action="store_true",
                          help="print only; do not write records to RESULTS/compare/")
 
@@ -99,6 +107,7 @@ def _time_to_target(args: argparse.Namespace, matrix, cells, results) -> str:
     try:
         return race_cells_to_target(cells, results, seeds=list(range(args.seeds)),
                                     targets=args.target, stop_at_target=args.stop_at_target,
-                                    peer_settings=args.peer_settings)
+                                    peer_settings=args.peer_settings,
+                                    our_settings=args.our_settings)
     except RaceSetupError as error:
         raise MatrixError(str(matrix.source), "target", str(error)) from None

@@ -92,6 +92,15 @@ def test_unreached_seeds_are_open_at_their_whole_run():
     assert "not reached" not in "".join(ours.hovertext)
 
 
+def test_a_seed_that_diverged_is_open_at_the_budget_at_its_pace():
+    record = _record()
+    record.engines[2]["runs"][3].update(steps=10, seconds=5.0, diverged=True)  # 0.5 s/step
+    spring = _seed_traces(target_race_figures.target_race_figure(record))[2]
+    assert list(spring.y) == [5.0, 30.0, 30.0, 25.0]  # 0.5 s/step x the 50-step budget, not 5 s
+    assert spring.marker.symbol[3] == "circle-open"
+    assert "not reached in 10 steps (counts as the budget): 25 s · diverged" in spring.hovertext[3]
+
+
 def test_the_median_marks_are_summarises_medians():
     record = _record()
     figure = target_race_figures.target_race_figure(record)
@@ -141,6 +150,8 @@ def test_the_table_rows_carry_summarise_and_the_ratio():
     assert rows[0]["ratio"] == pytest.approx(4.5 / 15.5)  # against NetKet's fastest setting
     assert [r["reached"] for r in rows] == ["4/4", "2/4", "1/4"]
     assert [r["censored"] for r in rows] == [False, False, True]
+    # spring's median is a bound (1/4 reached), so nqsbench / spring is one too: at most 4.5/30
+    assert [r["ratio_bound"] for r in rows] == ["", "", "<"]
     json.dumps(rows, allow_nan=False)
 
 

@@ -39,7 +39,8 @@ PROTOCOL_CHANGED: tuple[str, ...] = ("paper", "paper-extended", "baselines", "re
 after the golden file was written, or of another family (SLMC): their ids are golden too, but
 their to_dict is not compared with the flat layout's"""
 ADDED_SINCE = {"qk_scale": ("model", "head"), "sr_solver": ("optimizer", "dense"),
-               "model_options": ("model", None), "momentum": ("optimizer", 0.0)}
+               "model_options": ("model", None), "momentum": ("optimizer", 0.0),
+               "decorrelation": ("sampler", 0.0)}
 """settings added after tests/data/cell_ids.json was written: (section, the value before)"""
 LABELS_ADDED: tuple[str, ...] = ("purpose", "exact_check", "symmetry_projection", "sr_chunk",
                                  "target")
@@ -104,7 +105,7 @@ def _train_parser() -> argparse.ArgumentParser:
 
 
 def test_every_setting_has_one_line_of_help_and_a_valid_default():
-    assert list(SETTINGS)[:3] == ["L", "J1", "J2"] and len(SETTINGS) == 37
+    assert list(SETTINGS)[:3] == ["L", "J1", "J2"] and len(SETTINGS) == 38
     for s in SETTINGS.values():
         assert s.help and "\n" not in s.help, s.name
         s.check(s.default)

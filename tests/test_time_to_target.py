@@ -10,7 +10,14 @@ import math
 import pytest
 
 from suite.perf.time_to_target import race_seeds, run_seed
-from suite.report.target_races import summarise, target_race_record, target_race_table
+from suite.report.target_races import (
+    ratio,
+    ratio_text,
+    seed_outcome,
+    summarise,
+    target_race_record,
+    target_race_table,
+)
 from suite.report.targets import TargetWatch
 
 REFERENCE = -0.5
@@ -204,3 +211,66 @@ def test_a_diverged_seed_s_nan_energy_is_recorded_as_null():
     assert runs[2]["final_energy"] == -0.499
     assert summarise(again)[1].median_seconds == 1.0
     assert "| netket |" in target_race_table([again])
+
+
+def test_a_seed_that_diverged_counts_as_the_budget_not_as_its_short_run():
+    """NetKet's SPRING diverged to NaN after 38-61 of 250 steps in the 4x4 race: counted with
+    their short runs (12-20 s), those seeds made a setting that reached the target once in 8 look
+    faster than one that reached it every time. They count as the budget at their pace."""
+    record = _record([1.0, 2.0, 3.0, 4.0], [4.0, 6.0, 8.0, 10.0],
+                     [True] * 4, [True, True, False, False])
+    diverged = record.engines[1]["runs"][3]
+    diverged.update(steps=10, seconds=5.0, seconds_per_step=0.5, diverged=True)
+    assert seed_outcome(diverged, "1e-02", 50) == (25.0, 50, False)  # 0.5 s/step x 50 steps
+    assert seed_outcome(record.engines[1]["runs"][2], "1e-02", 50) == (40.0, 50, False)
+    assert seed_outcome(record.engines[1]["runs"][0], "1e-02", 50) == (4.0, 10, True)
+    netket = summarise(record)[1]
+    assert (netket.median_seconds, netket.median_steps) == ((6.0 + 25.0) / 2, 30)
+    # never less than the seconds it ran, even when its pace would say so
+    diverged.update(seconds_per_step=0.01)
+    assert seed_outcome(diverged, "1e-02", 50) == (5.0, 50, False)
+    diverged.update(seconds_per_step=None)
+    assert seed_outcome(diverged, "1e-02", 50) == (25.0, 50, False)  # 5 s / 10 steps x 50
+
+
+def test_a_ratio_against_a_bound_is_marked_as_a_bound():
+    both_reach = _record([2.0] * 4, [4.0] * 4, [True] * 4, [True] * 4)
+    rows = summarise(both_reach)
+    assert [ratio_text(row, rows) for row in rows] == ["0.50", "0.50"]
+    # NetKet's median is a lower bound (1 of 4 reached: 40 s is its budget): ours / NetKet <= 0.05
+    netket_bound = _record([2.0] * 4, [2.0] * 4, [True] * 4, [True, False, False, False])
+    rows = summarise(netket_bound)
+    assert [ratio_text(row, rows) for row in rows] == ["<0.05", "<0.05"]
+    ours_bound = _record([2.0] * 4, [2.0] * 4, [True, False, False, False], [True] * 4)
+    rows = summarise(ours_bound)
+    assert [ratio_text(row, rows) for row in rows] == [">20.00", ">20.00"]
+    neither = _record([2.0] * 4, [2.0] * 4, [True] + [False] * 3, [True] + [False] * 3)
+    rows = summarise(neither)
+    assert [ratio_text(row, rows) for row in rows] == ["n/a", "n/a"]
+    assert "| n/a | -0.49900 |" in target_race_table([neither])
+
+
+def test_netket_s_fastest_setting_is_one_whose_median_is_not_a_bound():
+    record = _record([2.0] * 4, [45.0] * 4, [True] * 4, [True] * 4)  # NetKet tutorial: 45 s
+    raw = record.to_json()
+    stalled = _record([2.0] * 4, [2.0] * 4, [True] * 4, [True, False, False, False])
+    raw["engines"].append({**stalled.engines[1], "setting": "spring"})  # median 40 s, a bound
+    record = target_race_record(**{k: v for k, v in raw.items()
+                                   if k not in ("schema_version", "kind")})
+    rows = summarise(record)
+    assert [(r.setting, r.median_seconds, r.censored) for r in rows] == [
+        ("ours", 2.0, False), ("tutorial", 45.0, False), ("spring", 40.0, True)]
+    assert ratio(rows[0], rows) == 2.0 / 45.0  # not 2 / 40: the bound is not "fastest"
+
+
+def test_adaptive_sampling_s_discarded_sweeps_are_named_beside_its_setting():
+    record = _record([1.0] * 4, [2.0] * 4, [True] * 4, [True] * 4)
+    record.engines[0]["settings"] = {"decorrelation": 0.1}
+    for run, sweeps in zip(record.engines[0]["runs"], [1.0, 1.5, 2.0, 3.0], strict=True):
+        run["discarded_sweeps"] = sweeps
+    for run in record.engines[1]["runs"]:
+        run["discarded_sweeps"] = 5.0  # a fixed count is not worth naming
+    ours, netket = summarise(record)
+    assert ours.discarded_sweeps == 1.75 and ours.label == "ours (1.8 sweeps)"
+    assert netket.discarded_sweeps is None and netket.label == "tutorial"
+    assert "| nqsbench | ours (1.8 sweeps) |" in target_race_table([record])

@@ -26,8 +26,11 @@ NO_TARGET_RACE = "performance-no-target-race"
 TARGET_COMMAND = "nqsbench compare netket --matrix race-target --metric time-to-target"
 
 
-def _format(spec: str, bound: bool = False) -> dict:
-    prefix = "(params.data.censored ? '>' : '') + " if bound else ""
+def _format(spec: str, bound: str = "") -> dict:
+    """A grid value formatter: ``n/a`` for null, else d3's ``spec``; ``bound`` names a boolean
+    field (``censored``: a ``>`` prefix) or a prefix field (``ratio_bound``)."""
+    prefix = {"": "", "censored": "(params.data.censored ? '>' : '') + ",
+              "ratio_bound": "(params.data.ratio_bound || '') + "}[bound]
     return {"function": f"params.value == null ? 'n/a' : {prefix}d3.format('{spec}')(params.value)"}
 
 
@@ -39,15 +42,16 @@ TARGET_COLUMNS: tuple[tuple[str, str, dict], ...] = (
                                              "cell's, or the cell's with SPRING"}),
     ("reached", "Reached", {"headerTooltip": "seeds that reached the target / seeds"}),
     ("median_seconds", "Median (s)", {
-        "valueFormatter": _format(".3~g", bound=True),
+        "valueFormatter": _format(".3~g", bound="censored"),
         "headerTooltip": "seconds to target, median over the seeds; an unreached seed counts "
-                         "its whole run ('>': fewer than half reached it, the median is a bound)"}),
+                         "as the budget ('>': fewer than half reached it, the median is a bound)"}),
     ("quartiles", "q1-q3 (s)", {}),
     ("median_steps", "Steps", {"valueFormatter": _format(".0f"), "headerTooltip": "median"}),
     ("seconds_per_step", "s/step", {"valueFormatter": _format(".3~g")}),
-    ("ratio", "Ratio", {"valueFormatter": _format(".2f"), "headerTooltip": (
+    ("ratio", "Ratio", {"valueFormatter": _format(".2f", bound="ratio_bound"), "headerTooltip": (
         "on a NetKet row: nqsbench's fastest setting / this one; on an nqsbench row: this one / "
-        "NetKet's fastest (median seconds). Below 1: nqsbench is faster")}),
+        "NetKet's fastest (median seconds). Below 1: nqsbench is faster. '<' or '>': a bound "
+        "(one median is a bound); n/a: both are")}),
     ("final_energy", "Final E/N", {"valueFormatter": _format(".5f")}),
     ("exact_energy", "Exact E/N", {"valueFormatter": _format(".5f")}),
 )

@@ -58,7 +58,8 @@ def build_vmc(config: RunConfig, sr_solver: str | None = None,
         lattice.n_sites, sampling.chains, sampling.samples_per_chain,
         sweeps_per_sample=sampling.sweeps_per_sample,
         thermalization_sweeps=sampling.thermalization_sweeps,
-        discard_sweeps=sampling.discard_sweeps, chunk_size=sampling.chunk_size)
+        discard_sweeps=sampling.discard_sweeps, chunk_size=sampling.chunk_size,
+        decorrelation=sampling.decorrelation)
     return VMC(
         build_model(config.model, system.L),
         J1J2Hamiltonian(lattice, system.J1, system.J2),

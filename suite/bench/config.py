@@ -192,8 +192,10 @@ class SamplerConfig:
 
     ``n_chains`` defaults to ``n_samples`` (one sample per chain per step). A sweep is N proposed
     exchanges per chain. ``thermalization_sweeps`` are run once when chains are created,
-    ``discard_sweeps`` at the start of every step. ``chunk_size`` bounds the number of
-    configurations that go through the network in one call (``None``: no chunking).
+    ``discard_sweeps`` at the start of every step (with ``decorrelation`` > 0, at most that
+    many: as few as keep the chains' autocorrelation below it, :mod:`suite.engine.sampler`).
+    ``chunk_size`` bounds the number of configurations that go through the network in one call
+    (``None``: no chunking).
 
     ``dtype`` is the precision of the network inside the Markov chain (``None``: the model's).
     ``float32`` with a ``float64`` model samples with a single-precision copy of the parameters,
@@ -213,7 +215,13 @@ class SamplerConfig:
                                          "new chains", constraint=NON_NEGATIVE,
                                          aliases=("--thermalization",))
     discard_sweeps: int = setting("discard_sweeps", 5, "sweeps discarded at the start of every "
-                                  "step", constraint=NON_NEGATIVE, aliases=("--discard",))
+                                  "step (with decorrelation, the most)", constraint=NON_NEGATIVE,
+                                  aliases=("--discard",))
+    decorrelation: float = setting("decorrelation", 0.0, "adaptive sampling when > 0: each step "
+                                   "discards the fewest sweeps after which the chains' "
+                                   "autocorrelation of log|psi|, measured the step before, was at "
+                                   "most this (0: always discard_sweeps)", constraint=NON_NEGATIVE,
+                                   before=0.0)
     chunk_size: int | None = setting("chunk_size", 16384, "network evaluations per call (bounds "
                                      "memory; None: no chunking)", constraint=POSITIVE)
     dtype: str | None = setting("sampler_dtype", None, "network precision inside the Markov "
@@ -223,6 +231,9 @@ class SamplerConfig:
     def validate(self) -> SamplerConfig:
         """Check every setting, then that the chains divide the samples."""
         check_settings(self, SETTINGS)
+        if self.decorrelation >= 1:
+            raise ConfigError("decorrelation", f"decorrelation={self.decorrelation} must be below "
+                              "1 (an autocorrelation; e.g. 0.1), or 0 for a fixed discard_sweeps")
         if self.n_chains is not None and self.n_samples % self.n_chains:
             raise ConfigError(
                 "chains",

@@ -62,6 +62,7 @@ class StepInfo(NamedTuple):
         tau_corr: autocorrelation time estimate (0 for independent samples).
         acceptance: Metropolis acceptance rate while sampling.
         sr_fallback: True if the SR solve fell back to the eigen-decomposition solver.
+        discarded_sweeps: sweeps discarded before the samples (adapted with ``decorrelation``).
     """
 
     energy: jax.Array
@@ -70,6 +71,7 @@ class StepInfo(NamedTuple):
     tau_corr: jax.Array
     acceptance: jax.Array
     sr_fallback: jax.Array
+    discarded_sweeps: jax.Array
 
 
 class Estimate(NamedTuple):
@@ -309,6 +311,7 @@ class VMC:
             tau_corr=stats.tau_corr,
             acceptance=samples.acceptance,
             sr_fallback=solution.used_fallback,
+            discarded_sweeps=jnp.asarray(samples.discarded, jnp.int32),
         )
         return VMCState(params, opt_state, chains, key, state.step + 1), info
 

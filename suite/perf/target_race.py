@@ -1,8 +1,9 @@
 """The time-to-target race against NetKet, cell by cell: ``nqsbench compare netket --metric
 time-to-target``.
 
-For each cell: nqsbench with the cell's settings (``ours``) and, where the cell does not already
-use it, with SPRING (``spring``: the cell's settings plus ``momentum``), then NetKet in its three
+For each cell: nqsbench with the cell's settings (``ours``), where the cell does not already
+use them with SPRING (``spring``: the cell's settings plus ``momentum``) and with adaptive
+sampling (``adaptive``: plus ``decorrelation``, chosen with ``--our-settings``), then NetKet in its three
 settings (:data:`suite.perf.netket_target.PEER_SETTINGS`), every one on the same seeds from the
 same initial parameters, the engines' order rotating from seed to seed
 (:func:`suite.perf.time_to_target.race_seeds`). The cell's ``target`` setting is the relative
@@ -24,6 +25,7 @@ from suite.perf.netket_target import PEER_SETTINGS, SPRING_MOMENTUM, NetKetEngin
 from suite.perf.time_to_target import OurEngine, SeedRun, race_seeds
 from suite.report.references import find_reference
 from suite.report.target_races import (
+    DEFAULT_OUR_SETTINGS,
     DEFAULT_SEEDS,
     TargetRaceRecord,
     target_race_record,
@@ -37,17 +39,32 @@ class RaceSetupError(ValueError):
     """A cell cannot be raced to a target (no reference, no target); the message says why."""
 
 
+ADAPTIVE_DECORRELATION = 0.1
+"""the ``adaptive`` setting's ``decorrelation`` (when the cell sets none): the next step's
+samples keep at most this autocorrelation with the step's first, in log|psi|"""
+
+
 def with_momentum(config: RunConfig, momentum: float) -> RunConfig:
     """``config`` with SPRING's momentum set."""
     return dataclasses.replace(config, optimizer=dataclasses.replace(config.optimizer,
                                                                      momentum=momentum))
 
 
-def _engines(config: RunConfig, settings: Sequence[str]) -> list:
-    engines = [OurEngine(config, "ours")]
-    if "spring" in settings and config.optimizer.momentum == 0:
+def with_decorrelation(config: RunConfig, decorrelation: float) -> RunConfig:
+    """``config`` with adaptive sampling (:mod:`suite.engine.sampler`)."""
+    return dataclasses.replace(config, sampler=dataclasses.replace(config.sampler,
+                                                                   decorrelation=decorrelation))
+
+
+def _engines(config: RunConfig, our_settings: Sequence[str],
+             peer_settings: Sequence[str]) -> list:
+    """nqsbench's settings (those the cell does not already use), then NetKet's."""
+    engines = [OurEngine(config, "ours")] if "ours" in our_settings else []
+    if "spring" in our_settings and config.optimizer.momentum == 0:
         engines.append(OurEngine(with_momentum(config, SPRING_MOMENTUM), "spring"))
-    return engines + [NetKetEngine(config, setting) for setting in settings]
+    if "adaptive" in our_settings and config.sampler.decorrelation == 0:
+        engines.append(OurEngine(with_decorrelation(config, ADAPTIVE_DECORRELATION), "adaptive"))
+    return engines + [NetKetEngine(config, setting) for setting in peer_settings]
 
 
 def _run_json(run: SeedRun) -> dict:
@@ -58,7 +75,8 @@ def _run_json(run: SeedRun) -> dict:
 
 def race_cell_to_target(cell, *, seeds: Sequence[int], targets: Sequence[float],
                         stop_at_target: bool = False,
-                        peer_settings: Sequence[str] = PEER_SETTINGS) -> TargetRaceRecord:
+                        peer_settings: Sequence[str] = PEER_SETTINGS,
+                        our_settings: Sequence[str] = DEFAULT_OUR_SETTINGS) -> TargetRaceRecord:
     """Race every engine on one cell; the record (with provenance), not yet written.
 
     Raises:
@@ -66,7 +84,10 @@ def race_cell_to_target(cell, *, seeds: Sequence[int], targets: Sequence[float],
     """
     config = cell.config
     reference = _reference(cell)
-    engines = _engines(config, peer_settings)
+    engines = _engines(config, our_settings, peer_settings)
+    if not engines:
+        raise RaceSetupError("no engine to race: choose at least one of --our-settings or "
+                             "--peer-settings")
 
     def report(engine, run: SeedRun) -> None:
         hits = ", ".join(f"{key}: " + ("not reached" if hit["step"] is None else
@@ -109,7 +130,8 @@ def _reference(cell):
 
 def race_cells_to_target(cells, results_dir: str | Path | None, *, seeds: Sequence[int],
                          targets: Sequence[float] | None = None, stop_at_target: bool = False,
-                         peer_settings: Sequence[str] = PEER_SETTINGS) -> str:
+                         peer_settings: Sequence[str] = PEER_SETTINGS,
+                         our_settings: Sequence[str] = DEFAULT_OUR_SETTINGS) -> str:
     """Race each cell (:func:`race_cell_to_target`), write each record under
     ``results_dir/compare/`` (``None``: print only) and return the Markdown table.
 
@@ -130,7 +152,8 @@ def race_cells_to_target(cells, results_dir: str | Path | None, *, seeds: Sequen
     records = []
     for cell, cell_targets in plans:
         record = race_cell_to_target(cell, seeds=seeds, targets=cell_targets,
-                                     stop_at_target=stop_at_target, peer_settings=peer_settings)
+                                     stop_at_target=stop_at_target, peer_settings=peer_settings,
+                                     our_settings=our_settings)
         if results_dir is not None:
             write_target_race(results_dir, record)
         records.append(record)

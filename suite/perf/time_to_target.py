@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import jax
+import numpy as np
 
 from suite.bench.build import build_vmc
 from suite.bench.config import RunConfig
@@ -81,6 +82,8 @@ class SeedRun:
         final_energy, final_error: the final state's energy per site from the larger evaluation.
         exact_energy: the final state's exact energy per site (``None`` above 4 x 4).
         diverged: a training energy was not finite (the run stopped there).
+        discarded_sweeps: the mean sweeps discarded per step (``None`` where the engine does
+            not say; nqsbench's adaptive sampling chooses them).
     """
 
     seed: int
@@ -93,6 +96,7 @@ class SeedRun:
     final_error: float
     exact_energy: float | None = None
     diverged: bool = False
+    discarded_sweeps: float | None = None
     step_seconds: list[float] = field(default_factory=list, repr=False)
 
 
@@ -150,6 +154,7 @@ def run_seed(engine: RaceEngine, seed: int, reference: float, targets: Sequence[
                    seconds_per_step=statistics.median(durations) if durations else math.nan,
                    evaluations=counts["evaluations"], final_energy=final_energy,
                    final_error=final_error, exact_energy=exact, diverged=counts["diverged"],
+                   discarded_sweeps=getattr(engine, "discarded_sweeps", None),
                    step_seconds=durations)
 
 
@@ -201,11 +206,17 @@ class OurEngine:
         self.vmc = build_vmc(config)
         self._step = self._evaluate = self._final = None
         self.state = None
+        self.discarded_sweeps: float | None = None
+        """the mean sweeps the last run discarded per step"""
 
     @property
     def settings(self) -> dict[str, Any]:
-        """The optimiser as this engine runs it (for the record)."""
-        return optimizer_settings(self.config, self.config.optimizer.momentum or None)
+        """The optimiser and the sampling's discarded sweeps as this engine runs them (for the
+        record)."""
+        sampler = self.config.sampler
+        return {**optimizer_settings(self.config, self.config.optimizer.momentum or None),
+                "discard_sweeps": sampler.discard_sweeps,
+                "decorrelation": sampler.decorrelation or None}
 
     def initial_state(self, seed: int):
         """The seed's initial parameters and thermalised chains (the NetKet engine starts from
@@ -225,10 +236,13 @@ class OurEngine:
                 self.state).compile()
 
     def run(self, steps: int, after_step: AfterStep) -> None:
+        discarded = []
         for step in range(steps):
             self.state, info = self._step(self.state)
+            discarded.append(info.discarded_sweeps)  # read once, after the run
             if not after_step(step, float(info.energy)):
-                return
+                break
+        self.discarded_sweeps = float(np.mean(jax.device_get(discarded))) if discarded else None
 
     def evaluate(self) -> float:
         return float(self._evaluate(self.state).mean) / self.vmc.n_sites

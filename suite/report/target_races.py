@@ -8,8 +8,11 @@ Its record (``kind`` ``"time-to-target-race"``) lives beside the step-time races
 
 The table summarises each (cell, target, engine, setting) over the seeds: how many reached the
 target, the median and the quartiles of the seconds to it, the median steps, and the ratio of
-medians against the other engine. A seed that never reached the target counts with the whole
-run's seconds and steps (the budget): the median is then a lower bound, marked ``>``.
+medians against the other engine. A seed that never reached the target counts as the budget: its
+whole run's seconds and steps, or, when it stopped early (it diverged), its seconds per step
+times the budget, so that a divergence never looks faster than a finished run. Where fewer than
+half the seeds got there the median is a lower bound, marked ``>``, and a ratio against it is a
+bound too (``<`` or ``>``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from suite.report.storage import create_json_record
 TARGET_RACE_SCHEMA_VERSION = 1
 OURS = "nqsbench"
 PEER_SETTINGS: tuple[str, ...] = ("tutorial", "ours", "spring")
+OUR_SETTINGS: tuple[str, ...] = ("ours", "spring", "adaptive")
+"""nqsbench's settings in a race: the cell's, with SPRING, with adaptive sampling"""
+DEFAULT_OUR_SETTINGS: tuple[str, ...] = ("ours", "spring")
 """NetKet's settings in a race (:mod:`suite.perf.netket_target`): its ViT tutorial's, exactly
 the cell's, and the cell's with SPRING"""
 DEFAULT_SEEDS = 8
@@ -140,11 +146,40 @@ class TargetSummary:
     seconds_per_step: float
     final_energy: float
     exact_energy: float | None
+    discarded_sweeps: float | None = None
+    """adaptive sampling: the median over the seeds of the mean sweeps discarded per step"""
+
+    @property
+    def label(self) -> str:
+        """The setting, with the sweeps adaptive sampling discarded: ``adaptive (1.2 sweeps)``."""
+        if self.discarded_sweeps is None:
+            return self.setting
+        return f"{self.setting} ({self.discarded_sweeps:.2g} sweeps)"
 
     @property
     def censored(self) -> bool:
         """Fewer than half the seeds reached the target: the median is the budget's, a bound."""
         return 2 * self.reached < self.seeds
+
+
+def seed_outcome(run: Mapping[str, Any], key: str, budget: int) -> tuple[float, int, bool]:
+    """What one seed run counts for toward the target ``key`` (``"1e-03"``): seconds, steps and
+    whether it reached the target.
+
+    A seed that reached it counts its seconds and steps to it. One that did not counts as the
+    budget: its whole run if it ran the budget, else (it diverged, or a run was cut short) its
+    seconds per step times the budget, at least the seconds it ran.
+    """
+    hit = run["targets"].get(key) or {}
+    if hit.get("step") is not None:
+        return float(hit["seconds"]), int(hit["step"]) + 1, True
+    ran, seconds = int(run["steps"]), float(run["seconds"])
+    if ran >= budget:
+        return seconds, ran, False
+    per_step = run.get("seconds_per_step")
+    if per_step is None or not math.isfinite(per_step):
+        per_step = seconds / max(ran, 1)
+    return max(seconds, per_step * budget), int(budget), False
 
 
 def summarise(record: TargetRaceRecord) -> list[TargetSummary]:
@@ -154,16 +189,16 @@ def summarise(record: TargetRaceRecord) -> list[TargetSummary]:
         key = f"{target:.0e}"
         for entry in record.engines:
             runs = entry["runs"]
-            seconds, steps = [], []
-            for run in runs:
-                hit = run["targets"].get(key, {})
-                reached = hit.get("step") is not None
-                seconds.append(hit["seconds"] if reached else run["seconds"])
-                steps.append(hit["step"] + 1 if reached else run["steps"])
+            outcomes = [seed_outcome(run, key, record.budget) for run in runs]
+            seconds = [seconds for seconds, _, _ in outcomes]
+            steps = [steps for _, steps, _ in outcomes]
             exact = [run["exact_energy"] for run in runs if run.get("exact_energy") is not None]
+            adaptive = (entry.get("settings") or {}).get("decorrelation") is not None
+            discarded = [run["discarded_sweeps"] for run in runs
+                         if run.get("discarded_sweeps") is not None]
             out.append(TargetSummary(
                 target=target, engine=entry["engine"], setting=entry["setting"],
-                reached=sum(run["targets"].get(key, {}).get("step") is not None for run in runs),
+                reached=sum(reached for _, _, reached in outcomes),
                 seeds=len(runs), median_seconds=float(np.median(seconds)),
                 q1_seconds=float(np.percentile(seconds, 25)),
                 q3_seconds=float(np.percentile(seconds, 75)),
@@ -171,24 +206,51 @@ def summarise(record: TargetRaceRecord) -> list[TargetSummary]:
                 seconds_per_step=float(np.median([run["seconds_per_step"] for run in runs])),
                 final_energy=float(np.median([math.nan if run["final_energy"] is None
                                               else run["final_energy"] for run in runs])),
-                exact_energy=float(np.median(exact)) if exact else None))
+                exact_energy=float(np.median(exact)) if exact else None,
+                discarded_sweeps=float(np.median(discarded)) if adaptive and discarded else None))
     return out
 
 
 def _best(rows: list[TargetSummary], engine: str, other: bool) -> TargetSummary | None:
-    """The fastest setting (by median seconds) of ``engine`` (``other``: of every other engine)."""
+    """The fastest setting of ``engine`` (``other``: of every other engine): by median seconds,
+    among the settings whose median is not a bound if there are any."""
     pool = [r for r in rows if (r.engine != engine) == other]
-    return min(pool, key=lambda r: r.median_seconds) if pool else None
+    return min(pool, key=lambda r: (r.censored, r.median_seconds)) if pool else None
+
+
+def _pair(row: TargetSummary, rows: list[TargetSummary]
+          ) -> tuple[TargetSummary, TargetSummary] | None:
+    """(nqsbench's row, NetKet's row) that ``row``'s ratio compares."""
+    if row.engine == OURS:
+        peer = _best(rows, OURS, other=True)
+        return None if peer is None else (row, peer)
+    ours = _best(rows, OURS, other=False)
+    return None if ours is None else (ours, row)
 
 
 def ratio(row: TargetSummary, rows: list[TargetSummary]) -> float | None:
     """ours / NetKet, by median seconds: on a NetKet row, nqsbench's fastest setting over this
     one; on an nqsbench row, this one over NetKet's fastest. Below 1: nqsbench is faster."""
-    if row.engine == OURS:
-        peer = _best(rows, OURS, other=True)
-        return None if peer is None else row.median_seconds / peer.median_seconds
-    ours = _best(rows, OURS, other=False)
-    return None if ours is None else ours.median_seconds / row.median_seconds
+    pair = _pair(row, rows)
+    return None if pair is None else pair[0].median_seconds / pair[1].median_seconds
+
+
+def ratio_bound(row: TargetSummary, rows: list[TargetSummary]) -> str:
+    """Whether :func:`ratio` is a bound: ``">"`` when only nqsbench's median is (a lower bound,
+    fewer than half its seeds got there), ``"<"`` when only NetKet's is, ``"?"`` when both are
+    (the ratio says nothing), else ``""``."""
+    pair = _pair(row, rows)
+    if pair is None:
+        return ""
+    ours, peer = (summary.censored for summary in pair)
+    return "?" if ours and peer else ">" if ours else "<" if peer else ""
+
+
+def ratio_text(row: TargetSummary, rows: list[TargetSummary]) -> str:
+    """:func:`ratio` to two decimals with its :func:`ratio_bound`; ``n/a`` without a pair, or
+    when both medians are bounds."""
+    value, bound = ratio(row, rows), ratio_bound(row, rows)
+    return "n/a" if value is None or bound == "?" else f"{bound}{value:.2f}"
 
 
 def _seconds(row: TargetSummary) -> str:
@@ -214,21 +276,24 @@ def target_race_table(records: Sequence[TargetRaceRecord]) -> str:
             if record.n_parameters else (record.label or record.cell_id)
         reference = f"{record.reference.get('id')} ({record.reference.get('kind')})"
         for row in rows:
-            value = ratio(row, [r for r in rows if r.target == row.target])
+            value = ratio_text(row, [r for r in rows if r.target == row.target])
             lines.append(
-                f"| {cell} | {reference} | {row.target:.0e} | {row.engine} | {row.setting} | "
+                f"| {cell} | {reference} | {row.target:.0e} | {row.engine} | {row.label} | "
                 f"{row.reached}/{row.seeds} | {_seconds(row)} | {row.median_steps:.0f} | "
-                f"{row.seconds_per_step:.3g} | {'n/a' if value is None else f'{value:.2f}'} | "
+                f"{row.seconds_per_step:.3g} | {value} | "
                 f"{_energy(row.final_energy)} | {_energy(row.exact_energy)} | {device} |")
     lines.append("")
     lines.append("Seconds: wall clock from the first step to the confirming evaluation "
                  "(compilation excluded, evaluations included); a seed that never got there "
-                 "counts with its whole run ('>': fewer than half reached it, the median is a "
+                 "counts as the budget (its whole run; a run that diverged, its seconds per "
+                 "step times the budget) ('>': fewer than half reached it, the median is a "
                  "bound). ratio: nqsbench's fastest setting / this NetKet setting; on nqsbench "
-                 "rows, this setting / NetKet's fastest. Below 1: nqsbench is faster.")
+                 "rows, this setting / NetKet's fastest. Below 1: nqsbench is faster; '<' or "
+                 "'>': a bound, one median being a bound; n/a: both are.")
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["DEFAULT_SEEDS", "OURS", "PEER_SETTINGS", "TARGET_RACE_KIND", "TargetRaceRecord",
-           "TargetSummary", "load_target_races", "ratio", "summarise", "target_race_record",
+__all__ = ["DEFAULT_OUR_SETTINGS", "DEFAULT_SEEDS", "OURS", "OUR_SETTINGS", "PEER_SETTINGS",
+           "TARGET_RACE_KIND", "TargetRaceRecord", "TargetSummary", "load_target_races", "ratio",
+           "ratio_bound", "ratio_text", "seed_outcome", "summarise", "target_race_record",
            "target_race_table", "write_target_race"]
