@@ -33,6 +33,7 @@ from suite.report.records import (
     FLOP_METRICS,
     MIGRATIONS,
     RUNS_DIRECTORY,
+    TARGET_RACE_KIND,
     Failure,
     RecordedReference,
     RecordError,
@@ -46,6 +47,7 @@ from suite.report.records import (
 from suite.report.references import Reference
 from suite.report.rows import load_runs
 from suite.report.storage import atomic_create, atomic_write
+from suite.report.target_races import TargetRaceRecord, load_target_races
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -333,17 +335,23 @@ def test_a_race_in_the_runs_directory_is_reported_not_loaded(tmp_path):
 def test_every_committed_record_loads_through_the_typed_reader():
     results = REPO / "results"
     runs = sorted((results / RUNS_DIRECTORY).glob("*.json"))
-    races = sorted((results / COMPARISONS_DIRECTORY).glob("*.json"))
-    assert runs and races
+    compared = sorted((results / COMPARISONS_DIRECTORY).glob("*.json"))
+    target_races = [path for path in compared
+                    if json.loads(path.read_text()).get("kind") == TARGET_RACE_KIND]
+    races = [path for path in compared if path not in target_races]  # step-time races
+    assert runs and races and target_races
+    loaded_targets, target_problems = load_target_races(results)
+    assert not target_problems and len(loaded_targets) == len(target_races)
     loaded = load_records(results)
     assert not loaded.problems and [path for path, _ in loaded.records] == runs
     table = load_runs(results)
     assert not table.problems and len(table.frame) == len(runs)
     frame, problems = load_comparisons(results)
     assert not problems and len(frame) == len(races)
-    for path in runs + races:
+    for path in runs + races + target_races:
         record = read_record(path)
-        assert type(record) is (RunRecord if path in runs else RaceRecord)
+        assert type(record) is (RunRecord if path in runs else RaceRecord if path in races
+                                else TargetRaceRecord)
         raw = json.loads(path.read_text())
         written = record.to_json()
         # nothing lost: every key on disk comes back with its value (old files gain only the
