@@ -21,8 +21,7 @@ from dashboard.colours import engine_colour
 from dashboard.figures import LAYOUT_DEFAULTS, message_figure
 from suite.report.target_races import (
     TargetRaceRecord,
-    ratio,
-    ratio_bound,
+    bounded_ratio,
     seed_outcome,
     summarise,
 )
@@ -179,12 +178,11 @@ def _number(value: float | None) -> float | None:
 def summary_rows(record: TargetRaceRecord) -> list[dict[str, Any]]:
     """:func:`summarise`'s rows, JSON-ready (missing or non-finite values are ``None``), each
     with its ``ratio`` (nqsbench / NetKet by median seconds, against the same target's rows;
-    ``None`` when both medians are bounds) and ``ratio_bound`` (:func:`ratio_bound`)."""
+    ``None`` when both medians are bounds) and ``ratio_bound`` (:func:`bounded_ratio`)."""
     rows = summarise(record)
     out = []
     for row in rows:
-        same_target = [r for r in rows if r.target == row.target]
-        value, bound = ratio(row, same_target), ratio_bound(row, same_target)
+        value, bound = bounded_ratio(row, [r for r in rows if r.target == row.target])
         out.append({
             "target": target_key(row.target), "engine": ENGINE_NAMES.get(row.engine, row.engine),
             "setting": row.setting, "reached": f"{row.reached}/{row.seeds}",
@@ -192,6 +190,6 @@ def summary_rows(record: TargetRaceRecord) -> list[dict[str, Any]]:
             "quartiles": f"{row.q1_seconds:.3g}-{row.q3_seconds:.3g}",
             "median_steps": _number(row.median_steps),
             "seconds_per_step": _number(row.seconds_per_step),
-            "ratio": None if bound == "?" else _number(value), "ratio_bound": bound,
+            "ratio": _number(value), "ratio_bound": bound,
             "final_energy": _number(row.final_energy), "exact_energy": _number(row.exact_energy)})
     return out

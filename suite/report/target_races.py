@@ -235,22 +235,24 @@ def ratio(row: TargetSummary, rows: list[TargetSummary]) -> float | None:
     return None if pair is None else pair[0].median_seconds / pair[1].median_seconds
 
 
-def ratio_bound(row: TargetSummary, rows: list[TargetSummary]) -> str:
-    """Whether :func:`ratio` is a bound: ``">"`` when only nqsbench's median is (a lower bound,
-    fewer than half its seeds got there), ``"<"`` when only NetKet's is, ``"?"`` when both are
-    (the ratio says nothing), else ``""``."""
+def bounded_ratio(row: TargetSummary, rows: list[TargetSummary]) -> tuple[float | None, str]:
+    """:func:`ratio` and whether it is a bound: ``">"`` when only nqsbench's median is (a lower
+    bound, fewer than half its seeds got there), ``"<"`` when only NetKet's is, ``"?"`` when
+    both are (the value is then ``None``: it says nothing), else ``""``."""
     pair = _pair(row, rows)
     if pair is None:
-        return ""
-    ours, peer = (summary.censored for summary in pair)
-    return "?" if ours and peer else ">" if ours else "<" if peer else ""
+        return None, ""
+    ours, peer = pair
+    bound = ("?" if ours.censored and peer.censored else ">" if ours.censored
+             else "<" if peer.censored else "")
+    return (None if bound == "?" else ours.median_seconds / peer.median_seconds), bound
 
 
 def ratio_text(row: TargetSummary, rows: list[TargetSummary]) -> str:
-    """:func:`ratio` to two decimals with its :func:`ratio_bound`; ``n/a`` without a pair, or
-    when both medians are bounds."""
-    value, bound = ratio(row, rows), ratio_bound(row, rows)
-    return "n/a" if value is None or bound == "?" else f"{bound}{value:.2f}"
+    """:func:`bounded_ratio` to two decimals with its bound; ``n/a`` without a pair, or when
+    both medians are bounds."""
+    value, bound = bounded_ratio(row, rows)
+    return "n/a" if value is None else f"{bound}{value:.2f}"
 
 
 def _seconds(row: TargetSummary) -> str:
@@ -294,6 +296,6 @@ def target_race_table(records: Sequence[TargetRaceRecord]) -> str:
 
 
 __all__ = ["DEFAULT_OUR_SETTINGS", "DEFAULT_SEEDS", "OURS", "OUR_SETTINGS", "PEER_SETTINGS",
-           "TARGET_RACE_KIND", "TargetRaceRecord", "TargetSummary", "load_target_races", "ratio",
-           "ratio_bound", "ratio_text", "seed_outcome", "summarise", "target_race_record",
-           "target_race_table", "write_target_race"]
+           "TARGET_RACE_KIND", "TargetRaceRecord", "TargetSummary", "bounded_ratio",
+           "load_target_races", "ratio", "ratio_text", "seed_outcome", "summarise",
+           "target_race_record", "target_race_table", "write_target_race"]
