@@ -565,11 +565,22 @@ def test_performance_page(app: Server, watched: Watched, screenshots: Path) -> N
     page = _open(watched, app.url + "/performance")
     _assert_graph_has_data(page, "performance-race-graph")
     with _screenshot_after(page, screenshots, "07-performance.png"):
-        drawn = _assert_figures_fit_and_are_titled(page, 2)
+        drawn = _assert_figures_fit_and_are_titled(page, 2 + len(_target_race_cells(app.results)))
     race = next(graph for graph in drawn if graph["id"] == "performance-race-graph")
     _assert_race_is_readable(page, race)
     _assert_problems_banner(page)
     watched.assert_clean("/performance", app)
+
+
+def _target_race_cells(results: Path) -> set[tuple[str, str]]:
+    """The (cell, device) pairs of the time-to-target races in ``results``: the page draws one
+    figure for each, beside the step-time race and the scaling plot."""
+    cells = set()
+    for path in (results / "compare").glob("*.json"):
+        record = json.loads(path.read_text())
+        if record.get("kind") == "time-to-target-race":
+            cells.add((record["cell_id"], record["environment"]["device"]))
+    return cells
 
 
 def _assert_race_is_readable(page: Page, race: dict[str, Any]) -> None:
