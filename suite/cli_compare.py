@@ -66,8 +66,8 @@ def add_compare_parser(commands) -> None:
 
 def compare(args: argparse.Namespace, selected) -> int:
     """Run ``nqsbench compare`` on the selected cells; the exit status."""
-    from suite.bench.matrix import with_setting
-    from suite.perf.netket import PeerUnavailableError, netket_available
+    from suite.bench.matrix import MatrixError, with_setting
+    from suite.perf.netket import PeerUnavailableError, netket_available, netket_discards
 
     if not netket_available():
         print("nqsbench compare: NetKet is not installed; pip install -e '.[peers]'",
@@ -76,6 +76,12 @@ def compare(args: argparse.Namespace, selected) -> int:
     matrix, cells = selected
     if args.sampler_dtype is not None:
         cells = [with_setting(cell, "sampler_dtype", args.sampler_dtype) for cell in cells]
+    for cell in cells:  # before any cell runs
+        try:
+            netket_discards(cell.config.sampler)
+        except ValueError as error:
+            raise MatrixError(str(matrix.source), "discard_sweeps",
+                              f"cell {cell.id} ({cell.label}): {error}") from None
     results = None if args.no_record else args.results
     try:
         if args.metric == "time-to-target":

@@ -82,6 +82,55 @@ def test_one_exact_sr_step_is_netkets_vmc_sr_step():
     np.testing.assert_allclose(ours, theirs, atol=1e-10 * max(1.0, step))
 
 
+@pytest.mark.parametrize("momentum", [None, 0.9])
+def test_one_sampled_sr_step_on_the_same_samples_is_netkets(momentum):
+    """The race's sampled step: our engine's update (estimate, Jacobian, the sample-space SR
+    solve, SPRING's momentum from a previous direction) on a batch of samples equals NetKet's
+    ``VMC_SR`` (``use_ntk``, on the fly, as the race runs it) handed the same samples, to
+    rounding. So a difference between the engines' optimisations in the race lies in the
+    Markov chains, not in what a step does with its samples."""
+    from suite.engine.sampler import Samples
+
+    config = _config(0.0, samples=64)
+    vmc, hilbert, operator = _netket_problem(config)
+    params = vmc.init(jax.random.key(1)).params
+    learning_rate, shift = 0.05, 1e-2
+    configs = jnp.asarray(basis_configurations(sz0_basis(16), 16)[::191][:64])  # 64 spread states
+    assert configs.shape == (64, 16)
+    n_parameters = ravel_pytree(params)[0].size
+    assert n_parameters > 2 * 64  # the sample-space kernel in both engines
+
+    state = nk.vqs.MCState(nk.sampler.MetropolisExchange(hilbert, graph=nk.graph.Square(4)),
+                           vmc.model, variables={"params": params}, n_samples=64)
+
+    def fixed_samples(**_ignored):
+        state._samples = configs.reshape(state.sampler.n_chains, -1, 16)
+        return state._samples
+
+    state.sample = fixed_samples
+    driver = nk.driver.VMC_SR(operator, optax.sgd(learning_rate), diag_shift=shift,
+                              momentum=momentum, variational_state=state)
+    assert driver.use_ntk and driver.on_the_fly
+    driver.run(2 if momentum else 1, show_progress=False)  # SPRING: the second step uses the first
+
+    flat, unravel = ravel_pytree(params)
+    ours, previous = flat, None
+    for _ in range(2 if momentum else 1):
+        estimate = vmc.estimate(unravel(ours), Samples(configs[:, None, :], vmc.log_psi(
+            unravel(ours))(configs)[:, None], jnp.asarray(1.0)))
+        solution = sr_direction(vmc.per_sample_jacobian(unravel(ours), estimate.configs),
+                                estimate.local_energies, shift, "sample", None,
+                                None if momentum is None else jnp.asarray(momentum),
+                                None if momentum is None else
+                                (jnp.zeros_like(flat) if previous is None else previous))
+        previous = solution.direction
+        ours = ours - learning_rate * solution.direction
+    theirs = np.asarray(ravel_pytree(state.parameters)[0])
+    step = np.max(np.abs(np.asarray(ours) - np.asarray(flat)))
+    assert step > 1e-3  # a real step, not a no-op
+    np.testing.assert_allclose(np.asarray(ours), theirs, atol=1e-10 * max(1.0, step))
+
+
 @pytest.mark.slow  # the whole race harness, both engines: 23 s on the 2-core VM
 def test_race_on_a_tiny_cell_records_and_reloads(tmp_path):
     config = _config(0.5, samples=32, steps=4)

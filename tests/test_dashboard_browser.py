@@ -572,14 +572,15 @@ def test_performance_page(app: Server, watched: Watched, screenshots: Path) -> N
     watched.assert_clean("/performance", app)
 
 
-def _target_race_cells(results: Path) -> set[tuple[str, str]]:
-    """The (cell, device) pairs of the time-to-target races in ``results``: the page draws one
-    figure for each, beside the step-time race and the scaling plot."""
+def _target_race_cells(results: Path) -> set[tuple]:
+    """(cell, device, engines and settings raced) of the time-to-target races in ``results``:
+    the page draws one figure for each, beside the step-time race and the scaling plot."""
     cells = set()
     for path in (results / "compare").glob("*.json"):
         record = json.loads(path.read_text())
         if record.get("kind") == "time-to-target-race":
-            cells.add((record["cell_id"], record["environment"]["device"]))
+            raced = tuple((entry["engine"], entry["setting"]) for entry in record["engines"])
+            cells.add((record["cell_id"], record["environment"]["device"], raced))
     return cells
 
 

@@ -35,14 +35,17 @@ def _runs(seconds, reached, run_seconds=40.0, steps=50):
             for i, (s, hit) in enumerate(zip(seconds, reached, strict=True))]
 
 
-def _record(cell_id="c", device=DEVICE, finished_at="2026-12-03T00:00:00+0000", spread=1.0):
+def _record(cell_id="c", device=DEVICE, finished_at="2026-12-03T00:00:00+0000", spread=1.0,
+            settings=("ours", "tutorial", "spring")):
+    """A race of nqsbench's first setting and NetKet's others (default: ours; tutorial, spring)."""
+    ours, *theirs = settings
+    runs = [_runs([4.0, 6.0, 8.0, 10.0], [True, True, False, False], run_seconds=25.0),
+            _runs([5.0, 7.0, 9.0, 11.0], [True, False, False, False], run_seconds=30.0)]
     engines = [
-        {"engine": "nqsbench", "version": "x", "setting": "ours", "settings": {},
+        {"engine": "nqsbench", "version": "x", "setting": ours, "settings": {},
          "runs": _runs([3.0 * spread, 4.0, 5.0, 6.0], [True] * 4)},
-        {"engine": "netket", "version": "3.23", "setting": "tutorial", "settings": {},
-         "runs": _runs([4.0, 6.0, 8.0, 10.0], [True, True, False, False], run_seconds=25.0)},
-        {"engine": "netket", "version": "3.23", "setting": "spring", "settings": {},
-         "runs": _runs([5.0, 7.0, 9.0, 11.0], [True, False, False, False], run_seconds=30.0)},
+        *({"engine": "netket", "version": "3.23", "setting": setting, "settings": {},
+           "runs": seed_runs} for setting, seed_runs in zip(theirs, runs, strict=False)),
     ]
     return target_race_record(
         cell_id=cell_id, label=f"factored L=4 {cell_id}", config={},
@@ -187,28 +190,34 @@ def test_the_page_without_a_target_race_says_how_to_run_one(results):
     assert not components.current_data().problems
 
 
-def test_the_page_shows_the_newest_race_of_each_cell_and_device(results):
+def test_the_page_shows_the_newest_race_of_each_cell_device_and_settings(results):
     write_target_race(results, _record(finished_at="2026-12-01T00:00:00+0000", spread=0.01))
     newest = _record(finished_at="2026-12-03T00:00:00+0000")
     write_target_race(results, newest)
+    spring = _record(finished_at="2026-12-04T00:00:00+0000", settings=("spring", "spring"))
+    write_target_race(results, spring)  # other settings on cell c: beside the race, not over it
     write_target_race(results, _record(cell_id="d"))
     write_target_race(results, _record(device="NVIDIA H200"))
     data = components.current_data()
-    assert len(data.target_races) == 4 and not data.problems
+    assert len(data.target_races) == 5 and not data.problems
     assert len(data.comparisons) == 1  # the step-time race is still read as one
     page = performance.layout()
     _render(page)
     graphs = _typed(page, performance.TARGET_GRAPH)
-    assert len(graphs) == 3
+    assert len(graphs) == 4
+    assert len({g.id["index"] for g in graphs}) == 4  # every race its own component ids
     titles = [g.figure.layout.title.text for g in graphs]
-    assert DEVICE in titles[0] and DEVICE in titles[1] and "NVIDIA H200" in titles[2]
-    assert "factored L=4 c " in titles[0] and "factored L=4 d " in titles[1]
+    assert all(DEVICE in title for title in titles[:3]) and "NVIDIA H200" in titles[3]
+    assert "factored L=4 c " in titles[0] and "factored L=4 c " in titles[1]
+    assert "factored L=4 d " in titles[2]
     first = graphs[0].figure
     assert first.layout.yaxis.type == "linear"  # the newest of cell c, not the wide older one
     assert [t.name for t in _seed_traces(first)] == LABELS
+    assert [t.name for t in _seed_traces(graphs[1].figure)] == ["nqsbench spring",
+                                                                "NetKet spring"]
     assert graphs[0].style["height"] == f"{target_race_figures.TARGET_RACE_HEIGHT}px"
     tables = _typed(page, performance.TARGET_TABLE)
-    assert [len(t.rowData) for t in tables] == [3, 3, 3]
+    assert [len(t.rowData) for t in tables] == [3, 2, 3, 3]
     assert tables[0].rowData == target_race_figures.summary_rows(newest)
     assert not [c for c in _components(page) if getattr(c, "id", None) == performance.NO_TARGET_RACE]
     assert "NVIDIA H200" in performance.devices(data)

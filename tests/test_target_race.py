@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from suite.bench.config import ModelConfig, RunConfig, SystemConfig
+from suite.bench.config import ModelConfig, RunConfig, SamplerConfig, SystemConfig
 from suite.bench.matrix import Cell, config_hash, load_matrix
 from suite.bench.recording import completed_record
 from suite.cli import main
@@ -105,6 +105,23 @@ def test_a_cell_without_target_or_with_bad_seeds_is_exit_status_2(tmp_path, caps
     assert main(["compare", "netket", "--matrix", _write_tiny(tmp_path), "--metric",
                  "time-to-target", "--target", "2", "--no-record"]) == 2
     assert "--target" in capsys.readouterr().err
+
+
+def test_netket_discards_our_sweeps_in_its_samples_of_several_sweeps(tmp_path, capsys):
+    """NetKet counts discards in samples of ``sweeps_per_sample`` sweeps: 6 of our sweeps at 2
+    per sample are 3 of NetKet's (not 6, which discarded twice as many); thermalisation rounds
+    up; a discard that is no whole number of samples is exit status 2 before anything runs."""
+    pytest.importorskip("netket")
+    from suite.perf.netket import netket_discards
+
+    assert netket_discards(SamplerConfig(n_samples=64)) == (5, 32)
+    assert netket_discards(SamplerConfig(n_samples=64, sweeps_per_sample=2, discard_sweeps=6,
+                                         thermalization_sweeps=31)) == (3, 16)
+    two_sweeps = tmp_path / "two-sweeps.toml"
+    two_sweeps.write_text(TINY_MATRIX.replace("[axes]", "sweeps_per_sample = 2\n[axes]"))
+    assert main(["compare", "netket", "--matrix", str(two_sweeps), "--no-record"]) == 2
+    err = capsys.readouterr().err
+    assert "discard_sweeps" in err and "multiple" in err and "Traceback" not in err
 
 
 @pytest.mark.slow  # five engines compile: 1-3 minutes on two cores

@@ -72,18 +72,27 @@ def devices(data: DashboardData) -> list[str]:
                   | {race.environment.get("device") for race in data.target_races} - {None})
 
 
+def raced_settings(race: TargetRaceRecord) -> tuple[str, ...]:
+    """The engines and settings a race ran, e.g. ``("nqsbench-ours", "netket-ours")``."""
+    return tuple(f"{entry.get('engine')}-{entry.get('setting')}" for entry in race.engines)
+
+
 def newest_target_races(races: tuple[TargetRaceRecord, ...] | list) -> list[TargetRaceRecord]:
-    """The newest time-to-target race of each (cell, device), by device, then cell label."""
+    """The newest time-to-target race of each (cell, device, engines and settings raced), by
+    device, then cell label, then the oldest first: a race of other settings on a cell (e.g.
+    SPRING in both engines) adds to the cell's earlier race instead of hiding it."""
     newest: dict[tuple, TargetRaceRecord] = {}
     for race in sorted(races, key=lambda r: r.finished_at or ""):
-        newest[(race.cell_id, race.environment.get("device"))] = race
+        newest[(race.cell_id, race.environment.get("device"), raced_settings(race))] = race
     return sorted(newest.values(), key=lambda r: (str(r.environment.get("device") or ""),
-                                                  str(r.label or r.cell_id)))
+                                                  str(r.label or r.cell_id), r.finished_at or ""))
 
 
 def target_race_key(race: TargetRaceRecord) -> str:
-    """A race's index in its components' ids, and its plots' file name: cell and device."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{race.cell_id}-{race.environment.get('device')}")
+    """A race's index in its components' ids, and its plots' file name: cell, device and the
+    settings raced."""
+    name = f"{race.cell_id}-{race.environment.get('device')}-{'-'.join(raced_settings(race))}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
 
 
 def target_race_card(race: TargetRaceRecord) -> html.Div:
@@ -106,13 +115,14 @@ def target_race_card(race: TargetRaceRecord) -> html.Div:
 
 
 def target_race_section(data: DashboardData) -> html.Div:
-    """Time to target against NetKet: the newest race per cell and device, or how to run one."""
+    """Time to target against NetKet: the newest race per cell, device and settings raced, or
+    how to run one."""
     races = newest_target_races(data.target_races)
     intro = html.P(className="lead", children=(
         "Several seeds of one cell in each engine and setting, each run until it confirms a "
         "relative error (or its budget runs out); seconds are wall clock from the first step to "
         "the confirming evaluation, compilation excluded. Seeds that never got there count with "
-        "their whole run. The newest race per cell and device."))
+        "their whole run. The newest race per cell, device and settings raced."))
     body = [target_race_card(race) for race in races] or [components.notice([
         "No time-to-target race yet: run ", html.Code(TARGET_COMMAND), " and reload this page."],
         NO_TARGET_RACE)]

@@ -164,6 +164,25 @@ def netket_problem(nk, config: RunConfig, vmc):
                                        lattice.next_nearest_neighbour_bonds())
 
 
+def netket_discards(sampler_config) -> tuple[int, int]:
+    """``(n_discard_per_chain, thermalisation)`` in NetKet's units for our sampler settings.
+
+    NetKet discards whole samples of ``sweep_size`` proposals (``sweeps_per_sample`` of our
+    sweeps), so our ``discard_sweeps`` must be a multiple of ``sweeps_per_sample``; the
+    thermalisation of fresh chains is rounded up to whole samples.
+
+    Raises:
+        ValueError: ``discard_sweeps`` is not a multiple of ``sweeps_per_sample``.
+    """
+    per_sample = sampler_config.sweeps_per_sample
+    if sampler_config.discard_sweeps % per_sample:
+        raise ValueError(f"NetKet discards whole samples of sweeps_per_sample={per_sample} "
+                         f"sweeps: make discard_sweeps ({sampler_config.discard_sweeps}) a "
+                         "multiple of it to race")
+    return (sampler_config.discard_sweeps // per_sample,
+            -(-sampler_config.thermalization_sweeps // per_sample))
+
+
 def netket_state(nk, config: RunConfig, vmc, hilbert, rule, params, seed: int):
     """NetKet's ``MCState`` with our sampler's settings (``rule``: :func:`_exchange_rule`; reuse
     one instance, a new rule class misses NetKet's jit caches), from ``params``, its chains
@@ -175,12 +194,12 @@ def netket_state(nk, config: RunConfig, vmc, hilbert, rule, params, seed: int):
     chunk = _netket_chunk(vmc.hamiltonian.samples_per_chunk(vmc.chunk_size),
                           sampler_config.n_samples)
     state_class = _variational_state_class(nk, vmc.sampling_dtype)
+    discards, thermalisation = netket_discards(sampler_config)
     vstate = state_class(sampler, vmc.model, n_samples=sampler_config.n_samples,
-                         n_discard_per_chain=sampler_config.discard_sweeps,
+                         n_discard_per_chain=discards,
                          variables={"params": params}, chunk_size=chunk, sampler_seed=seed,
                          seed=seed)
-    vstate.sample(n_discard_per_chain=sampler_config.thermalization_sweeps
-                  * sampler_config.sweeps_per_sample)
+    vstate.sample(n_discard_per_chain=thermalisation)
     return vstate, chunk
 
 
@@ -284,7 +303,7 @@ def compare_with_netket(config: RunConfig, *, steps: int = 20, warmup: int = 2, 
                 "chunk_size": chunk, "use_ntk": use_ntk, "on_the_fly": driver._on_the_fly,
                 "n_chains": sampler_config.chains,
                 "sweep_size": n * sampler_config.sweeps_per_sample,
-                "n_discard_per_chain": sampler_config.discard_sweeps,
+                "n_discard_per_chain": netket_discards(sampler_config)[0],
                 "sampler_dtype": (None if vmc.sampling_dtype is None
                                   else jnp.dtype(vmc.sampling_dtype).name)}
     return race_result(cell_id=cell_id, label=label, config=config.to_dict(), steps=steps,
