@@ -101,4 +101,53 @@ def test_a_table_shows_mean_spread_best_and_how_many_seeds():
     assert "| Best seed | Seeds |" in markdown and "spread over the seeds" in markdown
     assert "| -0.493(3) | 1.4e-02 |" in markdown and "| -0.4960000000 | 3 |" in markdown
     csv = render_table(runs, "csv")
-    assert csv.splitlines()[0].endswith(",n_seeds,best_energy,best_relative_error")
+    assert csv.splitlines()[0].endswith(",n_seeds,n_failed,best_energy,best_relative_error")
+
+
+def test_a_table_counts_failed_seeds_and_takes_medians_over_seeds():
+    """A seed that diverged stays in the row's count and never reaches a target; the steps to a
+    target are the median over the seeds (never: infinite); the step time is the median over the
+    seeds measured alone."""
+    def seed(number, status="completed", steps=None, **changes):
+        if status == "failed":
+            changes.setdefault("relative_error", float("nan"))
+        changes.setdefault("config_hash", f"h{number}")
+        return _row(seed=number, status=status,
+                    **{"steps_to_1e-02": steps, "seconds_to_1e-02":
+                       None if steps is None else 1.5 * steps}, **changes)
+
+    runs = pd.DataFrame([
+        seed(0, steps=40, seconds_per_step=0.9, host_load_max=5.0, cpu_count=2),
+        seed(1, steps=60, seconds_per_step=0.1, host_load_max=2.0, cpu_count=2),
+        seed(2, seconds_per_step=0.2, host_load_max=2.2, cpu_count=2),
+        seed(3, status="failed", energy=None, finished_at="2026-1"),
+        seed(4, status="failed", energy=None, finished_at="2026-1"),  # re-run below: not failed
+        seed(4, steps=50, seconds_per_step=0.3, host_load_max=1.0, cpu_count=2,
+             finished_at="2026-2"),
+        seed(0, steps=40, attention="t5", seed_family="g", config_hash="t0"),
+        seed(1, steps=80, attention="t5", seed_family="g", config_hash="t1")])
+    markdown = render_table(runs, time_to_target=1e-2)
+    factored = next(line for line in markdown.splitlines() if line.startswith("| Factored"))
+    cells = [cell.strip() for cell in factored.strip("|").split("|")]
+    # s/step: median of the three seeds alone (0.1, 0.2, 0.3), not the contended 0.9
+    assert cells[9] == "0.2" and cells[12] == "4 + 1 failed"
+    # steps to 1e-2 over 5 seeds: 40, 60, never, 50, failed -> median 60; 3 of 5 reached;
+    # seed 0 shared its CPU, so the seconds are marked
+    assert cells[13:] == ["60 (3/5)", "90 s*"] and "that time is inflated" in markdown
+    t5 = next(line for line in markdown.splitlines() if line.startswith("| T5"))
+    assert t5.rstrip(" |").endswith("| 2 | 60 (2/2) | 90 s")
+    assert "a seed that never got there (or failed) counting as never" in markdown
+
+    csv = render_table(runs, "csv", time_to_target=1e-2).splitlines()
+    rows = [dict(zip(csv[0].split(","), line.split(","), strict=True)) for line in csv[1:]]
+    factored = next(row for row in rows if row["attention"] == "factored")
+    assert factored["n_failed"] == "1" and factored["n_seeds"] == "4"
+    assert factored["steps_to_1e-02"] == "60.0" and factored["reached_1e-02"] == "3"
+
+    # most seeds never got there: the median is 'not reached' (and empty in the CSV)
+    never = pd.DataFrame([seed(0, steps=40), seed(1), seed(2, status="failed", energy=None)])
+    line = render_table(never, time_to_target=1e-2).splitlines()[4]
+    assert line.rstrip(" |").endswith("| 2 + 1 failed | not reached (1/3) | not reached")
+    csv = render_table(never, "csv", time_to_target=1e-2).splitlines()
+    values = dict(zip(csv[0].split(","), csv[1].split(","), strict=True))
+    assert values["steps_to_1e-02"] == values["seconds_to_1e-02"] == ""

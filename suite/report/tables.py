@@ -7,14 +7,18 @@ DataFrame (:func:`suite.report.records.load_runs`) in, text out.
 
 * A cell run with several seeds is one row: the mean energy over the seeds with their spread
   (the standard deviation over seeds) in parenthesis notation, the relative error of the mean,
-  and two more columns, the best seed's energy and the number of seeds behind the row.
+  and two more columns, the best seed's energy and the number of seeds behind the row, with the
+  seeds that failed (diverged) and were never re-run counted beside them (``2 + 1 failed``):
+  a protocol that loses seeds must say so. Its step time is the median over the seeds measured
+  alone (over all of them, marked ``*``, where none was).
 * A timing cell (``purpose = "timing"``) shows its cost but never an energy or an error: its
   short run says nothing about accuracy.
 * ViT rows come first, then RBM, CNN and plugins (:func:`suite.report.models.in_model_order`);
   their ViT-only cells (layers, d, h) read ``-``, and the first column is then ``Model``.
 * ``time_to_target`` (one target or several) adds, per target in the order given, the steps and
   training seconds at which a run came within that relative error of its reference
-  (:mod:`suite.report.targets`).
+  (:mod:`suite.report.targets`); with several seeds, the medians over the seeds, a seed that
+  never got there (or failed) counting as never, and how many seeds reached it (``108 (3/3)``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from suite.report.formatting import format_with_error
@@ -79,28 +84,52 @@ def latest_completed(runs: pd.DataFrame) -> pd.DataFrame:
             .drop_duplicates(subset=["config_hash", "device"], keep="last"))
 
 
-def combine_seeds(runs: pd.DataFrame) -> pd.DataFrame:
+def failed_only(runs: pd.DataFrame) -> pd.DataFrame:
+    """The newest record of each configuration that failed and never completed on its device
+    (a seed that diverged and was not re-run): what :func:`latest_completed` leaves out."""
+    if not (runs["status"] == "failed").any():
+        return runs.iloc[0:0]
+    done = set(zip(runs.loc[runs["status"] == "completed", "config_hash"],
+                   runs.loc[runs["status"] == "completed", "device"], strict=True))
+    failed = runs[runs["status"] == "failed"]
+    failed = failed[[(h, d) not in done for h, d in
+                     zip(failed["config_hash"], failed["device"], strict=True)]]
+    return (failed.sort_values("finished_at")
+            .drop_duplicates(subset=["config_hash", "device"], keep="last"))
+
+
+def combine_seeds(runs: pd.DataFrame, failed: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per cell and device from one row per seed (``seed_family`` groups the seeds).
 
     A single seed keeps its row (``n_seeds`` 1). Several seeds give the first seed's row with
     ``energy`` the mean over the seeds, ``energy_error`` their standard deviation (the spread,
     not the error of the mean), ``relative_error`` and ``v_score`` of the mean energy,
-    ``best_energy`` and ``best_relative_error`` of the lowest-energy seed, and ``n_seeds``.
+    ``best_energy`` and ``best_relative_error`` of the lowest-energy seed, ``n_seeds``,
+    ``seconds_per_step`` the median over the seeds measured alone (over all seeds where none
+    was) and, per target, the median steps and seconds to it (``inf``: most seeds never got
+    there) with ``reached_<target>`` seeds that did; ``seeds_contended`` where any seed shared
+    its CPU (its seconds to a target are inflated). ``failed``: the records of seeds that
+    failed (:func:`failed_only`), counted per cell as ``n_failed`` and as never reaching a
+    target; a cell whose every seed failed has no row.
     """
     if runs.empty:
-        return runs.assign(n_seeds=pd.Series(dtype=int), best_energy=pd.Series(dtype=float),
+        return runs.assign(n_seeds=pd.Series(dtype=int), n_failed=pd.Series(dtype=int),
+                           best_energy=pd.Series(dtype=float),
                            best_relative_error=pd.Series(dtype=float))
+    failures = ({} if failed is None or failed.empty else
+                failed.groupby(["seed_family", "device"], dropna=False).size().to_dict())
     rows = []
     # a row without a seed family (built by hand) is a cell of its own
     family = runs["seed_family"].where(runs["seed_family"].notna(),
                                        "row-" + pd.Series(range(len(runs)), index=runs.index)
                                        .astype(str))
     runs = runs.assign(_family=family)
-    for _, group in runs.sort_values("seed").groupby(["_family", "device"], sort=False,
-                                                      dropna=False):
+    for (name, device), group in runs.sort_values("seed").groupby(["_family", "device"],
+                                                                  sort=False, dropna=False):
         row = group.iloc[0].copy()
         best = group.loc[group["energy"].idxmin()]
         row["n_seeds"] = len(group)
+        row["n_failed"] = int(failures.get((name, device), 0))
         row["best_energy"] = best["energy"]
         row["best_relative_error"] = best["relative_error"]
         if len(group) > 1:
@@ -112,8 +141,29 @@ def combine_seeds(runs: pd.DataFrame) -> pd.DataFrame:
                                      else (energy - reference) / abs(reference))
             row["v_score"] = float(group["v_score"].mean())
             row["total_seconds"] = float(group["total_seconds"].sum())
+            crowded = [contended(seed) for _, seed in group.iterrows()]
+            alone = group[[not c for c in crowded]]
+            timed = alone if not alone.empty else group
+            row["seeds_contended"] = any(crowded)
+            row["seconds_per_step"] = float(timed["seconds_per_step"].median())
+            if "host_load_max" in timed:
+                row["host_load_max"] = timed["host_load_max"].max()
+        if len(group) + row["n_failed"] > 1:
+            for key in map(target_key, TARGETS):
+                for column in (f"steps_to_{key}", f"seconds_to_{key}"):
+                    if column in group:
+                        row[column] = _median_reaching(group[column], row["n_failed"])
+                if f"steps_to_{key}" in group:
+                    row[f"reached_{key}"] = int(group[f"steps_to_{key}"].notna().sum())
         rows.append(row.drop("_family"))
     return pd.DataFrame(rows)
+
+
+def _median_reaching(values: pd.Series, never: int) -> float:
+    """The median of the seeds' steps (or seconds) to a target, a seed that never got there
+    (``None``) and each of ``never`` failed seeds counting as infinitely many."""
+    numbers = [math.inf if v is None or pd.isna(v) else float(v) for v in values]
+    return float(np.median(numbers + [math.inf] * never))
 
 
 def model_name(row: pd.Series) -> str:
@@ -157,7 +207,7 @@ def table_blocks(runs: pd.DataFrame) -> list[TableBlock]:
     """Group the latest completed runs into paper-style blocks, ordered by matrix, L, J2 and
     device (a cell run with several seeds is one row: :func:`combine_seeds`). Runs of different
     matrices never share a block, so a user's smoke rows never sit beside converged ones."""
-    runs = combine_seeds(latest_completed(runs))
+    runs = combine_seeds(latest_completed(runs), failed_only(runs))
     if runs.empty:
         return []
     runs = runs.assign(matrix=runs["matrix"].fillna(NO_MATRIX))
@@ -207,15 +257,40 @@ def _cells(row: pd.Series, latex: bool, seeds: bool = False,
     ]
     if seeds:
         best = format_with_error(row["best_energy"], float("nan")) if not timing else ""
-        cells += [f"${best}$" if latex and best else best, str(int(row["n_seeds"]))]
+        cells += [f"${best}$" if latex and best else best, _seeds(row)]
     for key in time_to_target:
-        cells += ["" if timing else _optional(row.get(f"steps_to_{key}"), "{:.0f}"),
-                  "" if timing else _optional(row.get(f"seconds_to_{key}"), None)]
+        steps = "" if timing else _optional(row.get(f"steps_to_{key}"), "{:.0f}")
+        reached = row.get(f"reached_{key}")
+        if steps and reached is not None and not pd.isna(reached):
+            steps += f" ({int(reached)}/{_attempted(row)})"
+        seconds = "" if timing else _optional(row.get(f"seconds_to_{key}"), None)
+        if seconds and seconds != NEVER and seconds_contended(row):
+            seconds += CONTENDED
+        cells += [steps, seconds]
     return cells
+
+
+def _attempted(row: pd.Series) -> int:
+    """The seeds a row stands for: those that completed and those that failed."""
+    failed = row.get("n_failed")
+    return int(row["n_seeds"]) + (0 if failed is None or pd.isna(failed) else int(failed))
+
+
+def _seeds(row: pd.Series) -> str:
+    """``3``, or ``2 + 1 failed`` where seeds failed (diverged) and were not re-run."""
+    failed = _attempted(row) - int(row["n_seeds"])
+    return f"{int(row['n_seeds'])}" + (f" + {failed} failed" if failed else "")
 
 
 CONTENDED = "*"
 """marks a step time measured while the host's load exceeded its cores"""
+
+
+def seconds_contended(row: pd.Series) -> bool:
+    """Whether a row's training seconds were measured with other work on the CPU: any of its
+    seeds (a row of several) or its run was :func:`contended`."""
+    several = row.get("seeds_contended")
+    return contended(row) if several is None or pd.isna(several) else bool(several)
 
 
 def contended(row: pd.Series) -> bool:
@@ -237,10 +312,13 @@ def _time(row: pd.Series) -> str:
     return text
 
 
+NEVER = "not reached"
+
+
 def _optional(value, spec: str | None) -> str:
     """A number, or ``not reached`` where the run never got there (or did not record it)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "not reached"
+        return NEVER
     return format_duration(float(value)) if spec is None else spec.format(value)
 
 
@@ -257,7 +335,8 @@ def _headers(seeds: bool, time_to_target: tuple[str, ...],
 
 
 def _has_seeds(blocks: list[TableBlock]) -> bool:
-    return any((block.rows["n_seeds"] > 1).any() for block in blocks)
+    return any((block.rows["n_seeds"] > 1).any() or (block.rows["n_failed"] > 0).any()
+               for block in blocks)
 
 
 def _has_other_models(blocks: list[TableBlock]) -> bool:
@@ -273,6 +352,11 @@ def _caption(block: TableBlock) -> str:
     if (block.rows["n_seeds"] > 1).any():
         caption += "; rows with several seeds: mean energy, (spread over the seeds)"
     return caption
+
+
+SEED_TARGETS_NOTE = ("steps and time to a target with several seeds: the median over the seeds, "
+                     "a seed that never got there (or failed) counting as never, and (how many "
+                     "seeds reached it / seeds run)")
 
 
 def _matrix_prefix(block: TableBlock) -> str:
@@ -292,9 +376,12 @@ def to_markdown(blocks: list[TableBlock], time_to_target: str | Sequence[str] | 
         out.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(headers))) + "|")
         for _, row in block.rows.iterrows():
             out.append("| " + " | ".join(_cells(row, False, seeds, time_to_target)) + " |")
-        if any(contended(row) for _, row in block.rows.iterrows()):
+        if any(contended(row) or (time_to_target and seconds_contended(row))
+               for _, row in block.rows.iterrows()):
             out.append(f"\n{CONTENDED} measured while other work shared the CPU (host load "
-                       "above 1.25 x its cores): that step time is inflated")
+                       "above 1.25 x its cores): that time is inflated")
+        if time_to_target and (block.rows.apply(_attempted, axis=1) > 1).any():
+            out.append(f"\n{SEED_TARGETS_NOTE}")
         out.append("")
     return "\n".join(out)
 
@@ -332,6 +419,8 @@ def to_latex(blocks: list[TableBlock], time_to_target: str | Sequence[str] | Non
         if seeds:
             caption += (" With several seeds, the energy is the mean over the seeds and its "
                         "parenthesis the spread (standard deviation) over them.")
+            if time_to_target:
+                caption += f" {latex_escape(SEED_TARGETS_NOTE[0].upper() + SEED_TARGETS_NOTE[1:])}."
         if any(_is_timing(row) for _, row in block.rows.iterrows()):
             caption += " Timing cells (short runs) show their cost only."
         header = " & ".join(
@@ -355,8 +444,9 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 """the CSV's columns (``wall_seconds`` is added where a run measured it, ``model_name`` and
 ``model_options`` after ``model`` where a block holds other models than the ViT)"""
-SEED_COLUMNS: tuple[str, ...] = ("n_seeds", "best_energy", "best_relative_error")
-"""added to the CSV when a cell has several seeds (``energy_error`` is then their spread)"""
+SEED_COLUMNS: tuple[str, ...] = ("n_seeds", "n_failed", "best_energy", "best_relative_error")
+"""added to the CSV when a cell has several seeds or failed ones (``energy_error`` is then
+their spread); ``reached_<target>`` beside each target's columns"""
 ACCURACY_COLUMNS: tuple[str, ...] = ("energy", "energy_error", "energy_text", "relative_error",
                                      "v_score", "best_energy", "best_relative_error")
 """left empty in the CSV rows of timing cells"""
@@ -377,6 +467,8 @@ def to_csv(blocks: list[TableBlock], time_to_target: str | Sequence[str] | None 
         columns.append("wall_seconds")
     for key in time_to_target:
         columns += [f"steps_to_{key}", f"seconds_to_{key}"]
+        if seeds:
+            columns.append(f"reached_{key}")
     frames = [block.rows for block in blocks]
     if not frames:
         return ",".join(columns) + "\n"
@@ -390,6 +482,10 @@ def to_csv(blocks: list[TableBlock], time_to_target: str | Sequence[str] | None 
     timing = rows["purpose"] == TIMING
     rows.loc[timing, [c for c in ACCURACY_COLUMNS if c in columns]] = None
     rows.loc[rows["model"] != "vit", list(VIT_COLUMNS)] = None
+    for key in time_to_target:  # a median over seeds that never got there is infinite
+        for column in (f"steps_to_{key}", f"seconds_to_{key}"):
+            never = [isinstance(v, float) and math.isinf(v) for v in rows[column]]
+            rows.loc[never, column] = None
     buffer = io.StringIO()
     rows.loc[:, columns].to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
