@@ -35,27 +35,29 @@ def contended(row: pd.Series) -> bool:
     return float(load) > 1.25 * float(cores)
 
 
+CONFIGURATION = ["config_hash", "device"]
+"""what makes two records runs of the same configuration (a re-run supersedes the older)"""
+
+
+def _newest(records: pd.DataFrame) -> pd.DataFrame:
+    """The newest of each configuration's records."""
+    return records.sort_values("finished_at").drop_duplicates(subset=CONFIGURATION, keep="last")
+
+
 def latest_completed(runs: pd.DataFrame) -> pd.DataFrame:
     """The newest completed record of each configuration (a re-run supersedes older records)."""
     done = runs[runs["status"] == "completed"]
-    if done.empty:
-        return done
-    return (done.sort_values("finished_at")
-            .drop_duplicates(subset=["config_hash", "device"], keep="last"))
+    return done if done.empty else _newest(done)
 
 
 def failed_only(runs: pd.DataFrame) -> pd.DataFrame:
     """The newest record of each configuration that failed and never completed on its device
     (a seed that diverged and was not re-run): what :func:`latest_completed` leaves out."""
-    if not (runs["status"] == "failed").any():
-        return runs.iloc[0:0]
-    done = set(zip(runs.loc[runs["status"] == "completed", "config_hash"],
-                   runs.loc[runs["status"] == "completed", "device"], strict=True))
     failed = runs[runs["status"] == "failed"]
-    failed = failed[[(h, d) not in done for h, d in
-                     zip(failed["config_hash"], failed["device"], strict=True)]]
-    return (failed.sort_values("finished_at")
-            .drop_duplicates(subset=["config_hash", "device"], keep="last"))
+    if failed.empty:
+        return failed
+    done = pd.MultiIndex.from_frame(runs.loc[runs["status"] == "completed", CONFIGURATION])
+    return _newest(failed[~pd.MultiIndex.from_frame(failed[CONFIGURATION]).isin(done)])
 
 
 def combine_seeds(runs: pd.DataFrame, failed: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -66,11 +68,11 @@ def combine_seeds(runs: pd.DataFrame, failed: pd.DataFrame | None = None) -> pd.
     not the error of the mean), ``relative_error`` and ``v_score`` of the mean energy,
     ``best_energy`` and ``best_relative_error`` of the lowest-energy seed, ``n_seeds``,
     ``seconds_per_step`` the median over the seeds measured alone (over all seeds where none
-    was) and, per target, the median steps and seconds to it (``inf``: most seeds never got
-    there) with ``reached_<target>`` seeds that did; ``seeds_contended`` where any seed shared
-    its CPU (its seconds to a target are inflated). ``failed``: the records of seeds that
-    failed (:func:`failed_only`), counted per cell as ``n_failed`` and as never reaching a
-    target; a cell whose every seed failed has no row.
+    was) and, per target, the median steps and seconds to it (``None``, as for a single seed:
+    most seeds never got there) with ``reached_<target>`` seeds that did; ``seeds_contended``
+    where any seed shared its CPU (its seconds to a target are inflated). ``failed``: the
+    records of seeds that failed (:func:`failed_only`), counted per cell as ``n_failed`` and as
+    never reaching a target; a cell whose every seed failed has no row.
     """
     if runs.empty:
         return runs.assign(n_seeds=pd.Series(dtype=int), n_failed=pd.Series(dtype=int),
@@ -119,8 +121,10 @@ def combine_seeds(runs: pd.DataFrame, failed: pd.DataFrame | None = None) -> pd.
     return pd.DataFrame(rows)
 
 
-def _median_reaching(values: pd.Series, never: int) -> float:
+def _median_reaching(values: pd.Series, never: int) -> float | None:
     """The median of the seeds' steps (or seconds) to a target, a seed that never got there
-    (``None``) and each of ``never`` failed seeds counting as infinitely many."""
-    numbers = [math.inf if v is None or pd.isna(v) else float(v) for v in values]
-    return float(np.median(numbers + [math.inf] * never))
+    (``None``) and each of ``never`` failed seeds counting as infinitely many; ``None`` when the
+    median is infinite (most seeds never got there)."""
+    reached = pd.to_numeric(values, errors="coerce").astype(float).fillna(math.inf)
+    median = float(np.median(np.concatenate([reached.to_numpy(), np.full(never, math.inf)])))
+    return median if math.isfinite(median) else None

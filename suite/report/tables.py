@@ -188,13 +188,12 @@ def _cells(row: pd.Series, latex: bool, seeds: bool = False,
 
 def _attempted(row: pd.Series) -> int:
     """The seeds a row stands for: those that completed and those that failed."""
-    failed = row.get("n_failed")
-    return int(row["n_seeds"]) + (0 if failed is None or pd.isna(failed) else int(failed))
+    return int(row["n_seeds"]) + int(row["n_failed"])
 
 
 def _seeds(row: pd.Series) -> str:
     """``3``, or ``2 + 1 failed`` where seeds failed (diverged) and were not re-run."""
-    failed = _attempted(row) - int(row["n_seeds"])
+    failed = int(row["n_failed"])
     return f"{int(row['n_seeds'])}" + (f" + {failed} failed" if failed else "")
 
 
@@ -276,7 +275,7 @@ def to_markdown(blocks: list[TableBlock], time_to_target: str | Sequence[str] | 
                for _, row in block.rows.iterrows()):
             out.append(f"\n{CONTENDED} measured while other work shared the CPU (host load "
                        "above 1.25 x its cores): that time is inflated")
-        if time_to_target and (block.rows.apply(_attempted, axis=1) > 1).any():
+        if time_to_target and (block.rows["n_seeds"] + block.rows["n_failed"] > 1).any():
             out.append(f"\n{SEED_TARGETS_NOTE}")
         out.append("")
     return "\n".join(out)
@@ -378,10 +377,6 @@ def to_csv(blocks: list[TableBlock], time_to_target: str | Sequence[str] | None 
     timing = rows["purpose"] == TIMING
     rows.loc[timing, [c for c in ACCURACY_COLUMNS if c in columns]] = None
     rows.loc[rows["model"] != "vit", list(VIT_COLUMNS)] = None
-    for key in time_to_target:  # a median over seeds that never got there is infinite
-        for column in (f"steps_to_{key}", f"seconds_to_{key}"):
-            never = [isinstance(v, float) and math.isinf(v) for v in rows[column]]
-            rows.loc[never, column] = None
     buffer = io.StringIO()
     rows.loc[:, columns].to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
